@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Installs the pinned OPA toolchain (opa and regal) into .tools/bin with `go install`, or reuses
+# what is there. Used by `npm run toolchain`, `npm test` (pretest) and .ci/run alike.
+#
+# Overrides: OPA_BIN / REGAL_BIN point at binaries to use instead (they must be the pinned
+# versions or newer 1.x releases whose Wasm ABI major is 1).
+set -euo pipefail
+
+# OPA 1.22.2 emits Wasm ABI 1.x, the ABI major @open-policy-agent/opa-wasm 1.10 accepts.
+OPA_VERSION="v1.22.2"
+REGAL_VERSION="v0.39.0"
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tools="$root/.tools/bin"
+mkdir -p "$tools"
+
+log() { echo "toolchain: $*" >&2; }
+
+installed_version() { # binary -> "v1.2.3" or ""
+  local out
+  out="$("$1" version 2>/dev/null | sed -n 's/^Version: *//p' | head -n 1)" || true
+  [ -n "$out" ] && [ "${out#v}" = "$out" ] && out="v$out"
+  echo "$out"
+}
+
+ensure() { # name module version override-var
+  local name="$1" module="$2" version="$3" override="${!4:-}"
+  if [ -n "$override" ]; then
+    if [ ! -x "$override" ]; then
+      log "$4=$override is not an executable file"
+      exit 1
+    fi
+    return 0
+  fi
+  if [ -x "$tools/$name" ] && [ "$(installed_version "$tools/$name")" = "$version" ]; then
+    return 0
+  fi
+  if command -v go >/dev/null 2>&1; then
+    log "installing $name $version with go install (first run only; takes a few minutes)"
+    GOBIN="$tools" GOFLAGS="${GOFLAGS:-} -buildvcs=false" CGO_ENABLED=0 \
+      go install "$module@$version"
+    # `opa version` reads its version from the module build info, so this also checks the pin.
+    local got
+    got="$(installed_version "$tools/$name")"
+    if [ "$got" != "$version" ]; then
+      log "$name reports version '$got' after install, expected $version"
+      exit 1
+    fi
+    return 0
+  fi
+  if command -v "$name" >/dev/null 2>&1; then
+    log "Go is not installed; using $name from PATH ($(command -v "$name"), $(installed_version "$(command -v "$name")")), pinned is $version"
+    ln -sf "$(command -v "$name")" "$tools/$name"
+    return 0
+  fi
+  log "cannot provide $name $version: Go is not installed and no '$name' is on PATH."
+  log "Install Go (https://go.dev/dl) and rerun 'npm run toolchain', or set $4 to an $name binary."
+  exit 1
+}
+
+ensure opa github.com/open-policy-agent/opa "$OPA_VERSION" OPA_BIN
+ensure regal github.com/open-policy-agent/regal "$REGAL_VERSION" REGAL_BIN

@@ -1,0 +1,130 @@
+/**
+ * The one registry of stable error codes. A code, once published, is never reused for a
+ * different meaning: a retired code stays here with `retired: true` (a tombstone), and
+ * docs/errors.md must list exactly these codes (a test keeps the two in step).
+ *
+ * Three kinds of outcome are never confused: a deny is data (`allow: false`), an operating
+ * failure is a CreditgateError with one of these codes, and a programmer error is a TypeError.
+ */
+
+export interface ErrorSpec {
+  /** HTTP status the service answers with. */
+  readonly status: number;
+  /** Default human message; callers may pass a more specific one. */
+  readonly message: string;
+  /** Whether the same request may succeed if retried unchanged. */
+  readonly retryable: boolean;
+  readonly retired?: true;
+}
+
+export const errorSpecs = {
+  // --- configuration and toolchain -------------------------------------------------------
+  CONFIG_INVALID: { status: 500, message: "configuration is invalid", retryable: false },
+  TOOLCHAIN_MISSING: {
+    status: 500,
+    message: "the OPA toolchain is not installed; run `npm run toolchain`",
+    retryable: false,
+  },
+  TOOLCHAIN_FAILED: { status: 500, message: "an OPA toolchain command failed", retryable: false },
+
+  // --- policy source and build -----------------------------------------------------------
+  POLICY_DATA_INVALID: {
+    status: 422,
+    message: "a policy data file does not match its schema",
+    retryable: false,
+  },
+  POLICY_CHECK_FAILED: { status: 422, message: "the policy does not compile", retryable: false },
+  POLICY_FORMAT_FAILED: {
+    status: 422,
+    message: "the policy is not formatted (run `opa fmt -w policies`)",
+    retryable: false,
+  },
+  POLICY_LINT_FAILED: { status: 422, message: "the policy has lint violations", retryable: false },
+  POLICY_TEST_FAILED: { status: 422, message: "policy tests failed", retryable: false },
+  POLICY_COVERAGE_LOW: {
+    status: 422,
+    message: "policy test coverage is below the threshold",
+    retryable: false,
+  },
+  BUNDLE_OUT_OF_DATE: {
+    status: 422,
+    message: "the committed bundle does not match what the source builds",
+    retryable: false,
+  },
+  FIXTURE_INVALID: {
+    status: 422,
+    message: "a golden decision fixture does not match its schema",
+    retryable: false,
+  },
+
+  // --- bundle verification and loading ---------------------------------------------------
+  BUNDLE_NOT_FOUND: { status: 503, message: "no policy bundle at the configured path", retryable: false },
+  BUNDLE_TOO_LARGE: { status: 422, message: "the bundle exceeds its size limit", retryable: false },
+  BUNDLE_MALFORMED: { status: 422, message: "the bundle is not a valid bundle archive", retryable: false },
+  BUNDLE_UNSIGNED: { status: 422, message: "the bundle carries no signature", retryable: false },
+  BUNDLE_SIGNATURE_INVALID: {
+    status: 422,
+    message: "the bundle signature does not verify against the configured key",
+    retryable: false,
+  },
+  BUNDLE_DIGEST_MISMATCH: {
+    status: 422,
+    message: "a bundle file does not match the digest its signature covers",
+    retryable: false,
+  },
+  BUNDLE_MANIFEST_INVALID: { status: 422, message: "the bundle manifest is invalid", retryable: false },
+  BUNDLE_INCOMPATIBLE: {
+    status: 422,
+    message: "the bundle's Wasm module is incompatible with this engine",
+    retryable: false,
+  },
+  SIGNING_KEY_INVALID: { status: 500, message: "a signing or verification key is invalid", retryable: false },
+
+  // --- evaluation ------------------------------------------------------------------------
+  POLICY_INPUT_INVALID: {
+    status: 400,
+    message: "the decision input does not match its schema",
+    retryable: false,
+  },
+  POLICY_EVAL_FAILED: { status: 500, message: "policy evaluation failed", retryable: false },
+  POLICY_RESULT_INVALID: {
+    status: 500,
+    message: "the policy returned a result that does not match its schema",
+    retryable: false,
+  },
+  POLICY_UNDEFINED: {
+    status: 500,
+    message: "the policy entrypoint returned no result",
+    retryable: false,
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof errorSpecs;
+
+export interface CreditgateErrorOptions {
+  readonly message?: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+  readonly cause?: unknown;
+}
+
+/** An operating failure with a stable code; never used for denies or programmer errors. */
+export class CreditgateError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryable: boolean;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, options: CreditgateErrorOptions = {}) {
+    const spec: ErrorSpec = errorSpecs[code];
+    super(options.message ?? spec.message, options.cause === undefined ? {} : { cause: options.cause });
+    this.name = "CreditgateError";
+    this.code = code;
+    this.status = spec.status;
+    this.retryable = spec.retryable;
+    this.details = options.details ?? {};
+  }
+}
+
+export function isCreditgateError(value: unknown, code?: ErrorCode): value is CreditgateError {
+  return value instanceof CreditgateError && (code === undefined || value.code === code);
+}
