@@ -23,7 +23,20 @@ installed_version() { # binary -> "v1.2.3" or ""
   echo "$out"
 }
 
-ensure() { # name module version override-var
+# `go install mod@version` asks the module proxy for the module's version list (to report
+# deprecation); some proxies refuse that list for a module while serving its versions. Fetching
+# the exact version and building it from the module cache needs no list. The -X flags set what
+# `version` reports, which is how reuse is checked.
+go_build_pinned() { # name module version ldflag-var
+  local name="$1" module="$2" version="$3" var="$4" dir
+  dir="$(go mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [ -n "$dir" ] || { log "go mod download $module@$version gave no source directory"; exit 1; }
+  local ldflags=""
+  [ -n "$var" ] && ldflags="-X $var=$version"
+  (cd "$dir" && CGO_ENABLED=0 go build -buildvcs=false -trimpath -ldflags "$ldflags" -o "$tools/$name" .)
+}
+
+ensure() { # name module version override-var ldflag-var
   local name="$1" module="$2" version="$3" override="${!4:-}"
   if [ -n "$override" ]; then
     if [ ! -x "$override" ]; then
@@ -37,8 +50,7 @@ ensure() { # name module version override-var
   fi
   if command -v go >/dev/null 2>&1; then
     log "installing $name $version with go install (first run only; takes a few minutes)"
-    GOBIN="$tools" GOFLAGS="${GOFLAGS:-} -buildvcs=false" CGO_ENABLED=0 \
-      go install "$module@$version"
+    go_build_pinned "$name" "$module" "$version" "$5"
     # `opa version` reads its version from the module build info, so this also checks the pin.
     local got
     got="$(installed_version "$tools/$name")"
@@ -58,5 +70,7 @@ ensure() { # name module version override-var
   exit 1
 }
 
-ensure opa github.com/open-policy-agent/opa "$OPA_VERSION" OPA_BIN
-ensure regal github.com/open-policy-agent/regal "$REGAL_VERSION" REGAL_BIN
+# OPA's version package carries its own version string; regal's is set at link time.
+ensure opa github.com/open-policy-agent/opa "$OPA_VERSION" OPA_BIN ""
+ensure regal github.com/open-policy-agent/regal "$REGAL_VERSION" REGAL_BIN \
+  github.com/open-policy-agent/regal/pkg/version.Version
