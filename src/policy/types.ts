@@ -1,0 +1,70 @@
+/** The policy contract (schemas/decision-input and decision-result), as TypeScript types. */
+
+export const creditClasses = ["trial", "paid", "promo", "admin"] as const;
+export type CreditClass = (typeof creditClasses)[number];
+
+export type PrincipalKind = "user" | "workload" | "task";
+
+export interface Principal {
+  readonly kind: PrincipalKind;
+  readonly id: string;
+  readonly tenant: string;
+  readonly plan: string;
+  readonly roles: readonly string[];
+  readonly scopes: readonly string[];
+  readonly tenant_status?: "active" | "suspended";
+}
+
+export interface ActionUnits {
+  readonly input_tokens?: number;
+  readonly max_output_tokens?: number;
+  readonly steps?: number;
+  readonly budget?: number;
+}
+
+export interface Action {
+  readonly type: string;
+  readonly model?: string;
+  readonly tool?: string;
+  readonly units?: ActionUnits;
+  readonly workflow_id?: string;
+  readonly task_id?: string;
+}
+
+export type Balances = Readonly<Record<CreditClass, number>>;
+
+export interface Usage {
+  readonly calls_per_minute: number;
+  readonly credits_per_hour: number;
+  readonly workflow_steps: number;
+}
+
+export interface DecisionInput {
+  readonly principal: Principal;
+  readonly action: Action;
+  readonly balances: Balances;
+  readonly usage: Usage;
+  /** RFC 3339; the only notion of time the policy has. */
+  readonly now: string;
+}
+
+export interface Reason {
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface Obligations {
+  readonly max_output_tokens?: number;
+  readonly hard_stop?: boolean;
+  readonly overdraft?: Readonly<Partial<Record<CreditClass, number>>>;
+  readonly retry_after_seconds?: number;
+}
+
+export interface DecisionResult {
+  readonly allow: boolean;
+  readonly cost: number;
+  readonly hold: number;
+  readonly draw_order: readonly CreditClass[];
+  readonly obligations: Obligations;
+  readonly reasons: readonly Reason[];
+}
