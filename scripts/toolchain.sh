@@ -49,7 +49,7 @@ ensure() { # name module version override-var ldflag-var
     return 0
   fi
   if command -v go >/dev/null 2>&1; then
-    log "installing $name $version with go install (first run only; takes a few minutes)"
+    log "installing $name $version from the Go module proxy (first run only; takes a few minutes)"
     go_build_pinned "$name" "$module" "$version" "$5"
     # `opa version` reads its version from the module build info, so this also checks the pin.
     local got
