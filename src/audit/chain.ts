@@ -1,0 +1,56 @@
+/**
+ * The pure hash chain: each record's hash is sha256(prev_hash + canonical(record without hash)),
+ * so changing, dropping or reordering any record breaks every hash after it.
+ */
+import { createHash } from "node:crypto";
+import { canonicalize, type JsonValue } from "./canonical.js";
+
+export const genesisHash = "0".repeat(64);
+
+export const auditKinds = [
+  "grant",
+  "activation",
+  "debit",
+  "hold",
+  "commit",
+  "release",
+  "expiry",
+  "reversal",
+  "revocation",
+  "decision",
+] as const;
+export type AuditKind = (typeof auditKinds)[number];
+
+/** One record as stored and exported; field names are snake_case so other tools can verify. */
+export interface AuditRecord {
+  readonly seq: number;
+  readonly prev_hash: string;
+  readonly hash: string;
+  readonly at_ms: number;
+  readonly kind: AuditKind;
+  readonly tenant: string | null;
+  readonly data: { readonly [key: string]: JsonValue };
+}
+
+export type AuditBody = Omit<AuditRecord, "seq" | "prev_hash" | "hash">;
+
+export interface ChainHead {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+export const emptyHead: ChainHead = { seq: 0, hash: genesisHash };
+
+export function hashRecord(record: Omit<AuditRecord, "hash">): string {
+  const { seq, prev_hash, at_ms, kind, tenant, data } = record;
+  return createHash("sha256")
+    .update(prev_hash)
+    .update(canonicalize({ seq, prev_hash, at_ms, kind, tenant, data }))
+    .digest("hex");
+}
+
+/** Links `body` after `head`; the caller stores the record and moves its head to it. */
+export function linkRecord(head: ChainHead, body: AuditBody): AuditRecord {
+  const unhashed = { ...body, seq: head.seq + 1, prev_hash: head.hash };
+  return { ...unhashed, hash: hashRecord(unhashed) };
+}

@@ -1,0 +1,15 @@
+export { canonicalize, type JsonValue } from "./canonical.js";
+export {
+  type AuditBody,
+  type AuditKind,
+  type AuditRecord,
+  auditKinds,
+  type ChainHead,
+  emptyHead,
+  genesisHash,
+  hashRecord,
+  linkRecord,
+} from "./chain.js";
+export { parseJsonLines, toJsonLine } from "./export.js";
+export { maskedValue, maskFields } from "./mask.js";
+export { type ChainVerification, verifyChain } from "./verify.js";
