@@ -1,0 +1,54 @@
+package creditgate_test
+
+test_calls_per_minute_under_limit if {
+	decide({"usage": {"calls_per_minute": 599}}).allow == true
+}
+
+test_calls_per_minute_breach if {
+	d := decide({"usage": {"calls_per_minute": 600}})
+	d.reasons == [{"code": "VELOCITY_LIMIT", "message": "calls_per_minute would reach 601, over plan pro's limit of 600"}]
+	d.obligations == {"retry_after_seconds": 60}
+}
+
+test_credits_per_hour_breach if {
+	decide({"usage": {"credits_per_hour": 1999990}}).allow == true
+	d := decide({"usage": {"credits_per_hour": 1999991}})
+	d.reasons == [{
+		"code": "VELOCITY_LIMIT",
+		"message": "credits_per_hour would reach 2000001, over plan pro's limit of 2000000",
+	}]
+	d.obligations.retry_after_seconds == 3600
+}
+
+test_workflow_steps_only_with_workflow_id if {
+	decide({"usage": {"workflow_steps": 5000}}).allow == true
+	d := decide({"usage": {"workflow_steps": 1998}, "action": {"type": "workflow.step", "workflow_id": "wf_1", "units": {"steps": 3}}})
+	codes(d) == ["VELOCITY_LIMIT"]
+	d.reasons[0].message == "workflow_steps would reach 2001, over plan pro's limit of 2000"
+}
+
+test_workflow_steps_at_limit_allowed if {
+	d := decide({"usage": {"workflow_steps": 1997}, "action": {"type": "workflow.step", "workflow_id": "wf_1", "units": {"steps": 3}}})
+	d.allow == true
+}
+
+test_every_breach_reported_with_longest_retry if {
+	d := decide({
+		"principal": {"plan": "trial"},
+		"action": {"workflow_id": "wf_1"},
+		"balances": {"trial": 1000},
+		"usage": {"calls_per_minute": 20, "credits_per_hour": 20000, "workflow_steps": 50},
+	})
+	codes(d) == ["VELOCITY_LIMIT", "VELOCITY_LIMIT", "VELOCITY_LIMIT"]
+	d.obligations == {"retry_after_seconds": 3600}
+}
+
+test_plan_without_limits_denies if {
+	d := decide({}) with data.limits.velocity as {}
+	codes(d) == ["VELOCITY_LIMIT", "VELOCITY_LIMIT"]
+}
+
+test_enterprise_huge_limits if {
+	d := decide({"principal": {"plan": "enterprise"}, "usage": {"calls_per_minute": 99999, "credits_per_hour": 999999999990}})
+	d.allow == true
+}
