@@ -68,7 +68,8 @@ test_wildcard_plan_allows_every_model if {
 }
 
 test_pro_excludes_o1 if {
-	codes(decide({"action": {"type": "model.infer", "model": "o1"}, "balances": {"paid": 1000000}})) == ["MODEL_NOT_IN_PLAN"]
+	d := decide({"action": {"type": "model.infer", "model": "o1"}, "balances": {"paid": 1000000}})
+	codes(d) == ["MODEL_NOT_IN_PLAN"]
 }
 
 test_tenant_suspended if {

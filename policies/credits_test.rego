@@ -36,7 +36,11 @@ test_trial_plan_high_risk_tool_is_hard_stop if {
 }
 
 test_trial_plan_low_risk_tool_allowed if {
-	d := decide({"principal": {"plan": "trial"}, "action": {"type": "tool.call", "tool": "web.search"}, "balances": {"trial": 100}})
+	d := decide({
+		"principal": {"plan": "trial"},
+		"action": {"type": "tool.call", "tool": "web.search"},
+		"balances": {"trial": 100},
+	})
 	d.allow == true
 	d.draw_order == ["trial", "promo"]
 	d.obligations == {"overdraft": {}}
@@ -72,7 +76,10 @@ test_overdraft_obligation_only_for_paying_classes if {
 }
 
 test_zero_cost_allowed_with_nothing if {
-	d := decide({"action": {"type": "model.infer", "model": "llama-3-8b", "units": {"max_output_tokens": 0}}, "balances": {"paid": -50000}})
+	d := decide({
+		"action": {"type": "model.infer", "model": "llama-3-8b", "units": {"max_output_tokens": 0}},
+		"balances": {"paid": -50000},
+	})
 	d.allow == true
 	d.cost == 0
 }

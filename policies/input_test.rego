@@ -89,7 +89,10 @@ test_invalid_balances_skip_affordability if {
 
 test_usage_must_be_non_negative_integers if {
 	msgs := invalid_messages({"usage": {"calls_per_minute": -1, "workflow_steps": "3"}})
-	msgs == {"usage.calls_per_minute must be a non-negative integer", "usage.workflow_steps must be a non-negative integer"}
+	msgs == {
+		"usage.calls_per_minute must be a non-negative integer",
+		"usage.workflow_steps must be a non-negative integer",
+	}
 }
 
 test_invalid_usage_skips_velocity if {

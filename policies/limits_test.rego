@@ -1,5 +1,7 @@
 package creditgate_test
 
+three_steps := {"type": "workflow.step", "workflow_id": "wf_1", "units": {"steps": 3}}
+
 test_calls_per_minute_under_limit if {
 	decide({"usage": {"calls_per_minute": 599}}).allow == true
 }
@@ -22,13 +24,13 @@ test_credits_per_hour_breach if {
 
 test_workflow_steps_only_with_workflow_id if {
 	decide({"usage": {"workflow_steps": 5000}}).allow == true
-	d := decide({"usage": {"workflow_steps": 1998}, "action": {"type": "workflow.step", "workflow_id": "wf_1", "units": {"steps": 3}}})
+	d := decide({"usage": {"workflow_steps": 1998}, "action": three_steps})
 	codes(d) == ["VELOCITY_LIMIT"]
 	d.reasons[0].message == "workflow_steps would reach 2001, over plan pro's limit of 2000"
 }
 
 test_workflow_steps_at_limit_allowed if {
-	d := decide({"usage": {"workflow_steps": 1997}, "action": {"type": "workflow.step", "workflow_id": "wf_1", "units": {"steps": 3}}})
+	d := decide({"usage": {"workflow_steps": 1997}, "action": three_steps})
 	d.allow == true
 }
 
@@ -49,6 +51,9 @@ test_plan_without_limits_denies if {
 }
 
 test_enterprise_huge_limits if {
-	d := decide({"principal": {"plan": "enterprise"}, "usage": {"calls_per_minute": 99999, "credits_per_hour": 999999999990}})
+	d := decide({
+		"principal": {"plan": "enterprise"},
+		"usage": {"calls_per_minute": 99999, "credits_per_hour": 999999999990},
+	})
 	d.allow == true
 }

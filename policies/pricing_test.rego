@@ -14,7 +14,7 @@ test_ceil_div if {
 	creditgate.ceil_div(100000000000001, 1000) == 100000000001
 }
 
-infer(units) := decide({"action": {"type": "model.infer", "model": "gpt-4o", "units": units}})
+infer(requested) := decide({"action": {"type": "model.infer", "model": "gpt-4o", "units": requested}})
 
 test_model_infer_defaults_output_to_model_max if {
 	d := infer({"input_tokens": 1234})
@@ -33,7 +33,10 @@ test_model_infer_clamps_output if {
 }
 
 test_model_infer_rounds_each_part_up if {
-	d := decide({"action": {"type": "model.infer", "model": "gpt-4o-mini", "units": {"input_tokens": 1, "max_output_tokens": 1}}})
+	d := decide({"action": {
+		"type": "model.infer", "model": "gpt-4o-mini",
+		"units": {"input_tokens": 1, "max_output_tokens": 1},
+	}})
 	d.cost == 2
 	d.hold == 2
 	d.obligations.max_output_tokens == 1
@@ -98,7 +101,8 @@ test_task_budget_at_limit_allowed if {
 }
 
 test_plan_without_task_budget_allows_none if {
-	d := decide({"action": {"type": "agent.task", "units": {"budget": 1}}}) with data.plans as {"pro": object.remove(data.plans.pro, ["max_task_budget"])}
+	no_budget := {"pro": object.remove(data.plans.pro, ["max_task_budget"])}
+	d := decide({"action": {"type": "agent.task", "units": {"budget": 1}}}) with data.plans as no_budget
 	codes(d) == ["TASK_BUDGET_EXCEEDED"]
 }
 

@@ -1,6 +1,9 @@
 package creditgate_test
 
-as_workload(scopes, action) := decide({"principal": {"kind": "workload", "id": "wkl_1", "scopes": scopes}, "action": action})
+as_workload(scopes, action) := decide({
+	"principal": {"kind": "workload", "id": "wkl_1", "scopes": scopes},
+	"action": action,
+})
 
 test_users_are_not_scope_checked if {
 	decide({"principal": {"scopes": []}}).allow == true
