@@ -6,8 +6,10 @@ default velocity := {}
 
 velocity := object.get(data.limits.velocity, plan_name, {}) if plan_known
 
-# A window missing from the plan's limits has limit 0 (fail closed).
-limit(window) := object.get(velocity, window, 0)
+# A window missing from the plan's limits, or not a number, has limit 0 (fail closed).
+default limit(_) := 0
+
+limit(window) := velocity[window] if is_number(velocity[window])
 
 # What each window would reach if this call were allowed.
 demand["calls_per_minute"] := used.calls_per_minute + 1

@@ -50,6 +50,11 @@ test_plan_without_limits_denies if {
 	codes(d) == ["VELOCITY_LIMIT", "VELOCITY_LIMIT"]
 }
 
+test_non_numeric_limit_denies if {
+	d := decide({}) with data.limits.velocity as {"pro": {"calls_per_minute": "many", "credits_per_hour": 10000}}
+	d.reasons == [{"code": "VELOCITY_LIMIT", "message": "calls_per_minute would reach 1, over plan pro's limit of 0"}]
+}
+
 test_enterprise_huge_limits if {
 	d := decide({
 		"principal": {"plan": "enterprise"},

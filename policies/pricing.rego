@@ -107,5 +107,7 @@ deny contains reason("TASK_BUDGET_EXCEEDED", message) if {
 	])
 }
 
-# A plan without max_task_budget allows no budget (fail closed).
-max_task_budget := object.get(plan, "max_task_budget", 0)
+# A plan without a numeric max_task_budget allows no budget (fail closed).
+default max_task_budget := 0
+
+max_task_budget := plan.max_task_budget if is_number(plan.max_task_budget)
