@@ -7,7 +7,22 @@ package creditgate
 ceil_div(n, d) := (m - (m % d)) / d if m := (n + d) - 1
 
 # fmt(n) writes an integer for messages without sprintf (the JS SDK reimplements sprintf).
-fmt(n) := format_int(n, 10)
+# OPA's Wasm format_int aborts beyond 32 bits, so larger magnitudes are written in two parts.
+fmt(n) := format_int(n, 10) if {
+	n >= -2147483647
+	n <= 2147483647
+}
+
+fmt(n) := fmt_large(n) if n > 2147483647
+
+fmt(n) := concat("", ["-", fmt_large(0 - n)]) if n < -2147483647
+
+# fmt_large(n) for 2^31 <= n < 2^31 * 1e9: the high part, then the low 9 digits zero-padded.
+fmt_large(n) := concat("", [format_int((n - low) / 1000000000, 10), pad9(format_int(low, 10))]) if {
+	low := n % 1000000000
+}
+
+pad9(digits) := concat("", [substring("000000000", 0, 9 - count(digits)), digits])
 
 steps := object.get(unit, "steps", 1)
 

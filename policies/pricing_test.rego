@@ -14,6 +14,17 @@ test_ceil_div if {
 	creditgate.ceil_div(100000000000001, 1000) == 100000000001
 }
 
+test_fmt if {
+	creditgate.fmt(0) == "0"
+	creditgate.fmt(-5) == "-5"
+	creditgate.fmt(2147483647) == "2147483647"
+	creditgate.fmt(2147483648) == "2147483648"
+	creditgate.fmt(1000000000000) == "1000000000000"
+	creditgate.fmt(1000000000007) == "1000000000007"
+	creditgate.fmt(-2147483648) == "-2147483648"
+	creditgate.fmt(-1000000050000) == "-1000000050000"
+}
+
 infer(requested) := decide({"action": {"type": "model.infer", "model": "gpt-4o", "units": requested}})
 
 test_model_infer_defaults_output_to_model_max if {
