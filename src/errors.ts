@@ -97,6 +97,42 @@ export const errorSpecs = {
     message: "the policy entrypoint returned no result",
     retryable: false,
   },
+
+  // --- HTTP requests ---------------------------------------------------------------------
+  REQUEST_INVALID: { status: 400, message: "the request does not match its schema", retryable: false },
+  REQUEST_MALFORMED: { status: 400, message: "the request body is not valid JSON", retryable: false },
+  REQUEST_TOO_LARGE: { status: 413, message: "the request body exceeds its size limit", retryable: false },
+  REQUEST_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    message: "the request body must be application/json",
+    retryable: false,
+  },
+  NOT_FOUND: { status: 404, message: "no such route or resource", retryable: false },
+  RATE_LIMITED: { status: 429, message: "too many requests; retry later", retryable: true },
+  SERVICE_UNAVAILABLE: { status: 503, message: "the service is not ready", retryable: true },
+  INTERNAL: { status: 500, message: "internal error", retryable: true },
+
+  // --- ledger ----------------------------------------------------------------------------
+  STORE_UNAVAILABLE: {
+    status: 503,
+    message: "the ledger store is unavailable; retry with the same idempotency key",
+    retryable: true,
+  },
+  STORE_DURABILITY_UNSAFE: {
+    status: 500,
+    message: "the ledger store does not run with the configured durability",
+    retryable: false,
+  },
+  STORE_MIGRATION_FAILED: { status: 500, message: "a ledger store migration failed", retryable: false },
+  STORE_CLOSED: { status: 503, message: "the ledger store is closed", retryable: false },
+  LEDGER_INVARIANT_VIOLATED: {
+    status: 500,
+    message: "a ledger invariant does not hold; the transaction was rolled back",
+    retryable: false,
+  },
+
+  // --- audit -----------------------------------------------------------------------------
+  AUDIT_CHAIN_BROKEN: { status: 500, message: "the audit hash chain does not verify", retryable: false },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorSpecs;

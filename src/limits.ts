@@ -26,8 +26,37 @@ export const limits = {
   opaCommandTimeoutMs: 300_000,
   /** Largest credit amount in any single operation: keeps sums far from 2^53. */
   creditAmountMax: 1_000_000_000_000,
+
+  // --- ledger ----------------------------------------------------------------------------
+  /** Operations executed in one group-commit write transaction. */
+  ledgerBatchOpsMax: 512,
+  /** Whole-batch retries after serialization failures, deadlocks or busy databases. */
+  ledgerBatchRetriesMax: 8,
+  /** Idempotency keys, tenant ids and other caller-supplied identifiers. */
+  ledgerKeyCharsMax: 200,
+  /** A hold's time to live. */
+  holdTtlMsMin: 1,
+  holdTtlMsMax: 7 * 24 * 3_600_000,
+  /** Open (non-exhausted, non-expired) grants of one tenant loaded into a transaction. */
+  tenantOpenGrantsMax: 10_000,
+  /** Usage counters incremented by one operation. */
+  usageIncrementsMax: 16,
+  /** Priority of a grant within its class (lower draws first). */
+  grantPriorityMax: 1_000_000,
+  /** How long a SQLite writer waits for another process's write lock. */
+  sqliteBusyTimeoutMs: 10_000,
+  /** Connections in one PostgreSQL store's pool. */
+  postgresPoolSizeMax: 16,
+
+  // --- audit -----------------------------------------------------------------------------
+  /** Serialised caller-supplied audit context carried by one record. */
+  auditContextBytesMax: 16 * KiB,
+  /** Records read per page when verifying or exporting the chain. */
+  auditPageRecords: 1_000,
 } as const;
 
 assert.ok(limits.bundleUncompressedBytesMax >= limits.bundleSizeBytesMax);
 assert.ok(limits.policyMemoryPagesMax >= limits.policyMemoryPagesInitial);
 assert.ok(limits.creditAmountMax * 8192 < Number.MAX_SAFE_INTEGER, "sums of amounts stay exact");
+assert.ok(limits.holdTtlMsMax >= limits.holdTtlMsMin);
+assert.ok(limits.ledgerBatchOpsMax >= 1);

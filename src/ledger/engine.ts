@@ -1,0 +1,970 @@
+/**
+ * The ledger service for one write transaction (one group-commit batch). Operations run in
+ * arrival order against state loaded once per tenant and updated in memory, so later operations
+ * see earlier ones; the adapter writes the resulting change set in the same transaction.
+ *
+ * Each operation validates, checks its idempotency key, loads what it needs (awaits), plans
+ * (pure), and only then mutates state synchronously: a refusal leaves no trace.
+ */
+import { createHash } from "node:crypto";
+import { canonicalize, type JsonValue } from "../audit/canonical.js";
+import { type AuditKind, type AuditRecord, type ChainHead, linkRecord } from "../audit/chain.js";
+import { maskFields } from "../audit/mask.js";
+import { CreditgateError } from "../errors.js";
+import { newId } from "../ids.js";
+import { limits } from "../limits.js";
+import { type OpResult, type RefusalCode, refuse } from "./codes.js";
+import { type DrawClass, mergeParts, planDraw, splitParts, sumParts } from "./draw.js";
+import type {
+  ChangeSet,
+  EntryKind,
+  EntryRow,
+  GrantRow,
+  HoldRow,
+  HoldState,
+  IdempotencyRow,
+  LedgerTx,
+  TransferEntry,
+  UsageDelta,
+} from "./rows.js";
+import {
+  type AuditContext,
+  type Balances,
+  type CommitRequest,
+  type CommitValue,
+  type CreditClass,
+  creditClasses,
+  type DebitRequest,
+  type DebitValue,
+  type DecisionRequest,
+  type DecisionValue,
+  type GrantRequest,
+  type GrantValue,
+  type HoldRequest,
+  type HoldValue,
+  type Part,
+  type ReleaseRequest,
+  type ReleaseValue,
+  type ReverseRequest,
+  type ReverseValue,
+  type Revocation,
+  type RevokeRequest,
+  type RevokeValue,
+  type Snapshot,
+  type SweepResult,
+  type UsageIncrement,
+  type UsageKey,
+  usageWindows,
+  zeroAmounts,
+} from "./types.js";
+import {
+  assertClass,
+  assertIdentifier,
+  assertInteger,
+  assertRevocationKind,
+  checkAmount,
+  checkDrawOrder,
+  checkFloors,
+  checkUsage,
+} from "./validate.js";
+
+export interface EngineOptions {
+  /** Dotted paths into audit `data` replaced before hashing. */
+  readonly maskFields?: readonly string[];
+}
+
+interface TenantState {
+  readonly tenant: string;
+  readonly isNew: boolean;
+  touched: boolean;
+  readonly fromPosted: Record<CreditClass, number>;
+  readonly fromHeld: Record<CreditClass, number>;
+  readonly posted: Record<CreditClass, number>;
+  readonly held: Record<CreditClass, number>;
+  readonly fromNextHoldExpiry: number | null;
+  nextHoldExpiry: number | null;
+  readonly grants: Map<string, GrantRow>;
+}
+
+type Op = "grant" | "debit" | "hold" | "commit" | "release" | "reverse" | "revoke" | "decision";
+
+export function requestFingerprint(op: Op, request: object): string {
+  const { key: _key, audit: _audit, ...rest } = request as { key?: unknown; audit?: unknown };
+  return createHash("sha256")
+    .update(canonicalize({ op, request: rest }))
+    .digest("hex");
+}
+
+export class LedgerEngine {
+  readonly #tx: LedgerTx;
+  readonly #nowMs: number;
+  readonly #mask: readonly string[];
+  #head: ChainHead;
+  readonly #fromHead: ChainHead;
+  readonly #tenants = new Map<string, TenantState>();
+  readonly #tenantLoads = new Map<string, Promise<TenantState>>();
+  readonly #grantOrigin = new Map<string, { remaining: number; status: GrantRow["status"] }>();
+  readonly #newGrants = new Set<string>();
+  readonly #holds = new Map<string, HoldRow>();
+  readonly #holdOrigin = new Map<string, HoldState>();
+  readonly #newHolds = new Set<string>();
+  readonly #transfers = new Map<string, TransferEntry[]>();
+  readonly #idem = new Map<string, IdempotencyRow | null>();
+  readonly #newIdem: IdempotencyRow[] = [];
+  readonly #entries: EntryRow[] = [];
+  readonly #audit: AuditRecord[] = [];
+  readonly #usage = new Map<string, UsageDelta>();
+  readonly #revocations: Revocation[] = [];
+
+  private constructor(tx: LedgerTx, nowMs: number, head: ChainHead, options: EngineOptions) {
+    this.#tx = tx;
+    this.#nowMs = nowMs;
+    this.#head = head;
+    this.#fromHead = head;
+    this.#mask = options.maskFields ?? [];
+  }
+
+  static async begin(
+    tx: LedgerTx,
+    nowMs: number,
+    options: EngineOptions = {},
+  ): Promise<LedgerEngine> {
+    assertInteger(nowMs, "nowMs");
+    return new LedgerEngine(tx, nowMs, await tx.readHead(), options);
+  }
+
+  get nowMs(): number {
+    return this.#nowMs;
+  }
+
+  // --- operations --------------------------------------------------------------------------
+
+  async grant(req: GrantRequest): Promise<OpResult<GrantValue>> {
+    this.#assertKeyed(req);
+    assertClass(req.class, "class");
+    assertIdentifier(req.source, "source");
+    if (req.reference !== undefined) assertIdentifier(req.reference, "reference");
+    const priority = req.priority ?? 0;
+    assertInteger(priority, "priority");
+    if (priority < 0 || priority > limits.grantPriorityMax)
+      throw new TypeError("priority out of range");
+    if (req.effectiveAtMs !== undefined) assertInteger(req.effectiveAtMs, "effectiveAtMs");
+    if (req.expiresAtMs !== undefined) assertInteger(req.expiresAtMs, "expiresAtMs");
+    const now = this.#nowMs;
+    const effectiveAtMs = Math.max(req.effectiveAtMs ?? now, now);
+    const code =
+      checkAmount(req.amount) ??
+      (req.expiresAtMs !== undefined && req.expiresAtMs <= effectiveAtMs
+        ? "expires_not_after_effective"
+        : null);
+    return this.#idempotent("grant", req, code, async () => {
+      const ts = await this.#tenant(req.tenant);
+      const grant: GrantRow = {
+        grantId: newId("grant", now),
+        tenant: req.tenant,
+        class: req.class,
+        amount: req.amount,
+        remaining: req.amount,
+        status: effectiveAtMs <= now ? "active" : "pending",
+        effectiveAtMs,
+        expiresAtMs: req.expiresAtMs ?? null,
+        priority,
+        source: req.source,
+        reference: req.reference ?? null,
+        createdAtMs: now,
+      };
+      ts.grants.set(grant.grantId, grant);
+      this.#newGrants.add(grant.grantId);
+      ts.touched = true;
+      if (grant.status === "active") {
+        this.#entry(
+          ts,
+          grant.class,
+          grant.grantId,
+          grant.grantId,
+          "grant",
+          grant.amount,
+          null,
+          now,
+        );
+      }
+      const auditSeq = this.#append("grant", req.tenant, now, {
+        key: req.key,
+        grant_id: grant.grantId,
+        class: grant.class,
+        amount: grant.amount,
+        effective_at_ms: grant.effectiveAtMs,
+        expires_at_ms: grant.expiresAtMs,
+        priority,
+        source: grant.source,
+        reference: grant.reference,
+        context: req.audit ?? null,
+      });
+      return {
+        grantId: grant.grantId,
+        class: grant.class,
+        amount: grant.amount,
+        effectiveAtMs,
+        expiresAtMs: grant.expiresAtMs,
+        auditSeq,
+      };
+    });
+  }
+
+  async debit(req: DebitRequest): Promise<OpResult<DebitValue>> {
+    this.#assertKeyed(req);
+    checkUsage(req.usage);
+    const code = checkAmount(req.amount) ?? checkDrawOrder(req.drawOrder, req.floors);
+    return this.#idempotent("debit", req, code, async () => {
+      const ts = await this.#tenant(req.tenant);
+      const plan = planDraw(req.amount, req.drawOrder, this.#drawClasses(ts), req.floors);
+      if (!plan.ok) return plan.code;
+      const now = this.#nowMs;
+      const transferId = newId("entry", now);
+      for (const part of plan.parts) {
+        if (part.grantId !== null) this.#adjustGrant(ts, part.grantId, -part.amount);
+        this.#entry(ts, part.class, part.grantId, transferId, "debit", -part.amount, null, now);
+      }
+      this.#addUsage(req.tenant, req.usage);
+      const auditSeq = this.#append("debit", req.tenant, now, {
+        key: req.key,
+        transfer_id: transferId,
+        amount: req.amount,
+        draw_order: [...req.drawOrder],
+        parts: partsJson(plan.parts),
+        context: req.audit ?? null,
+      });
+      return { transferId, amount: req.amount, parts: plan.parts, atMs: now, auditSeq };
+    });
+  }
+
+  async hold(req: HoldRequest): Promise<OpResult<HoldValue>> {
+    this.#assertKeyed(req);
+    checkUsage(req.usage);
+    assertInteger(req.ttlMs, "ttlMs");
+    const code =
+      checkAmount(req.amount) ??
+      checkDrawOrder(req.drawOrder, req.floors) ??
+      (req.ttlMs < limits.holdTtlMsMin || req.ttlMs > limits.holdTtlMsMax
+        ? "ttl_out_of_range"
+        : null);
+    return this.#idempotent("hold", req, code, async () => {
+      const ts = await this.#tenant(req.tenant);
+      const plan = planDraw(req.amount, req.drawOrder, this.#drawClasses(ts), req.floors);
+      if (!plan.ok) return plan.code;
+      const now = this.#nowMs;
+      const hold: HoldRow = {
+        holdId: newId("hold", now),
+        tenant: req.tenant,
+        amount: req.amount,
+        parts: plan.parts,
+        drawOrder: [...req.drawOrder],
+        state: "active",
+        createdAtMs: now,
+        expiresAtMs: now + req.ttlMs,
+        resolvedAtMs: null,
+      };
+      for (const part of plan.parts) {
+        if (part.grantId !== null) this.#adjustGrant(ts, part.grantId, -part.amount);
+        ts.held[part.class] += part.amount;
+      }
+      ts.touched = true;
+      this.#holds.set(hold.holdId, hold);
+      this.#newHolds.add(hold.holdId);
+      ts.nextHoldExpiry = minOrNull(ts.nextHoldExpiry, hold.expiresAtMs);
+      this.#addUsage(req.tenant, req.usage);
+      const auditSeq = this.#append("hold", req.tenant, now, {
+        key: req.key,
+        hold_id: hold.holdId,
+        amount: req.amount,
+        expires_at_ms: hold.expiresAtMs,
+        draw_order: [...req.drawOrder],
+        parts: partsJson(plan.parts),
+        context: req.audit ?? null,
+      });
+      return {
+        holdId: hold.holdId,
+        amount: req.amount,
+        parts: plan.parts,
+        expiresAtMs: hold.expiresAtMs,
+        auditSeq,
+      };
+    });
+  }
+
+  async commit(req: CommitRequest): Promise<OpResult<CommitValue>> {
+    this.#assertKeyed(req);
+    assertIdentifier(req.holdId, "holdId");
+    checkUsage(req.usage);
+    assertInteger(req.amount, "amount");
+    const allowance = req.overageAllowance ?? 0;
+    assertInteger(allowance, "overageAllowance");
+    const code: RefusalCode | null =
+      req.amount < 0
+        ? "amount_not_positive"
+        : req.amount > limits.creditAmountMax
+          ? "amount_exceeds_max"
+          : (checkFloors(req.floors) ??
+            (allowance < 0 || allowance > limits.creditAmountMax
+              ? "overage_allowance_invalid"
+              : null));
+    return this.#idempotent("commit", req, code, async () => {
+      const ts = await this.#tenant(req.tenant);
+      const hold = await this.#hold(ts, req.holdId);
+      const stateCode = holdStateCode(hold);
+      if (stateCode !== null || hold === null) return stateCode ?? "hold_not_found";
+      if (req.amount > hold.amount + allowance) return "commit_exceeds_hold";
+      let extra: readonly Part[] = [];
+      if (req.amount > hold.amount) {
+        const plan = planDraw(
+          req.amount - hold.amount,
+          hold.drawOrder,
+          this.#drawClasses(ts),
+          req.floors,
+        );
+        if (!plan.ok) return plan.code;
+        extra = plan.parts;
+      }
+      const { taken, rest } = splitParts(hold.parts, Math.min(req.amount, hold.amount));
+      await this.#loadGrants(ts, rest);
+      const now = this.#nowMs;
+      const transferId = newId("entry", now);
+      this.#resolveHold(ts, hold, "committed", now, rest);
+      for (const part of extra) {
+        if (part.grantId !== null) this.#adjustGrant(ts, part.grantId, -part.amount);
+      }
+      const posted = mergeParts([...taken, ...extra]);
+      for (const part of posted) {
+        this.#entry(ts, part.class, part.grantId, transferId, "commit", -part.amount, null, now);
+      }
+      this.#addUsage(req.tenant, req.usage);
+      const released = sumParts(rest);
+      const auditSeq = this.#append("commit", req.tenant, now, {
+        key: req.key,
+        transfer_id: transferId,
+        hold_id: hold.holdId,
+        committed: req.amount,
+        released,
+        parts: partsJson(posted),
+        context: req.audit ?? null,
+      });
+      return {
+        transferId,
+        holdId: hold.holdId,
+        committed: req.amount,
+        released,
+        parts: posted,
+        auditSeq,
+      };
+    });
+  }
+
+  async release(req: ReleaseRequest): Promise<OpResult<ReleaseValue>> {
+    this.#assertKeyed(req);
+    assertIdentifier(req.holdId, "holdId");
+    return this.#idempotent("release", req, null, async () => {
+      const ts = await this.#tenant(req.tenant);
+      const hold = await this.#hold(ts, req.holdId);
+      const stateCode = holdStateCode(hold);
+      if (stateCode !== null || hold === null) return stateCode ?? "hold_not_found";
+      await this.#loadGrants(ts, hold.parts);
+      const now = this.#nowMs;
+      this.#resolveHold(ts, hold, "released", now, hold.parts);
+      const auditSeq = this.#append("release", req.tenant, now, {
+        key: req.key,
+        hold_id: hold.holdId,
+        released: hold.amount,
+        context: req.audit ?? null,
+      });
+      return { holdId: hold.holdId, released: hold.amount, auditSeq };
+    });
+  }
+
+  async reverse(req: ReverseRequest): Promise<OpResult<ReverseValue>> {
+    this.#assertKeyed(req);
+    assertIdentifier(req.transferId, "transferId");
+    assertIdentifier(req.reason, "reason");
+    const code = req.amount === undefined ? null : checkAmount(req.amount);
+    return this.#idempotent("reverse", req, code, async () => {
+      const ts = await this.#tenant(req.tenant);
+      const entries = await this.#transfer(req.tenant, req.transferId);
+      if (entries.length === 0) return "transfer_not_found";
+      if (entries.some((e) => e.kind !== "debit" && e.kind !== "commit"))
+        return "transfer_not_reversible";
+      const left = entries.reduce((sum, e) => sum - e.amount - e.reversed, 0);
+      const amount = req.amount ?? left;
+      if (amount <= 0 || amount > left) return "reversal_exceeds_remaining";
+      await this.#loadGrants(ts, entries);
+      const now = this.#nowMs;
+      const transferId = newId("reversal", now);
+      const parts: Part[] = [];
+      let need = amount;
+      // Last drawn, first refunded: the mirror image of the draw order.
+      for (const original of [...entries].reverse()) {
+        const take = Math.min(need, -original.amount - original.reversed);
+        if (take <= 0) continue;
+        need -= take;
+        original.reversed += take;
+        parts.push({ class: original.class, grantId: original.grantId, amount: take });
+        this.#entry(
+          ts,
+          original.class,
+          original.grantId,
+          transferId,
+          "reversal",
+          take,
+          original.entryId,
+          now,
+        );
+        if (original.grantId !== null)
+          this.#returnToGrant(ts, original.grantId, original.class, take, now);
+      }
+      const auditSeq = this.#append("reversal", req.tenant, now, {
+        key: req.key,
+        transfer_id: transferId,
+        reversed_transfer_id: req.transferId,
+        amount,
+        reason: req.reason,
+        parts: partsJson(parts),
+        context: req.audit ?? null,
+      });
+      return { transferId, reversedTransferId: req.transferId, amount, parts, auditSeq };
+    });
+  }
+
+  async revoke(req: RevokeRequest): Promise<OpResult<RevokeValue>> {
+    this.#assertKeyed(req);
+    assertRevocationKind(req.kind);
+    assertIdentifier(req.subject, "subject");
+    assertIdentifier(req.reason, "reason");
+    return this.#idempotent("revoke", req, null, async () => {
+      const now = this.#nowMs;
+      const revocation: Revocation = {
+        revocationId: newId("revocation", now),
+        tenant: req.tenant,
+        kind: req.kind,
+        subject: req.subject,
+        reason: req.reason,
+        atMs: now,
+      };
+      this.#revocations.push(revocation);
+      const auditSeq = this.#append("revocation", req.tenant, now, {
+        key: req.key,
+        revocation_id: revocation.revocationId,
+        revoked_kind: req.kind,
+        subject: req.subject,
+        reason: req.reason,
+        context: req.audit ?? null,
+      });
+      return { revocationId: revocation.revocationId, auditSeq };
+    });
+  }
+
+  async recordDecision(req: DecisionRequest): Promise<OpResult<DecisionValue>> {
+    this.#assertKeyed(req);
+    checkUsage(req.usage);
+    return this.#idempotent("decision", req, null, async () => {
+      this.#addUsage(req.tenant, req.usage);
+      const auditSeq = this.#append("decision", req.tenant, this.#nowMs, {
+        key: req.key,
+        context: req.audit,
+      });
+      return { auditSeq };
+    });
+  }
+
+  async balances(tenant: string): Promise<Balances> {
+    assertIdentifier(tenant, "tenant");
+    const ts = await this.#tenant(tenant);
+    const available = zeroAmounts();
+    for (const cls of creditClasses) available[cls] = ts.posted[cls] - ts.held[cls];
+    return { tenant, atMs: this.#nowMs, posted: { ...ts.posted }, held: { ...ts.held }, available };
+  }
+
+  async snapshot(tenant: string, keys: readonly UsageKey[]): Promise<Snapshot> {
+    const balances = await this.balances(tenant);
+    const windows = keys.map((k) => ({ ...k, windowStartMs: windowStart(k.window, this.#nowMs) }));
+    const stored = await this.#tx.loadUsage(tenant, windows);
+    const usage = windows.map((w) => {
+      const row = stored.find(
+        (s) => s.scope === w.scope && s.window === w.window && s.windowStartMs === w.windowStartMs,
+      );
+      const pending = this.#usage.get(usageId(tenant, w.scope, w.window, w.windowStartMs));
+      return {
+        ...w,
+        calls: (row?.calls ?? 0) + (pending?.calls ?? 0),
+        credits: (row?.credits ?? 0) + (pending?.credits ?? 0),
+      };
+    });
+    return { nowMs: this.#nowMs, balances, usage };
+  }
+
+  /** The sweeper: matures up to `limit` tenants with due activations or expiries. */
+  async sweep(limit: number): Promise<SweepResult> {
+    const before = this.#audit.length;
+    for (const tenant of await this.#tx.dueTenants(this.#nowMs, limit)) await this.#tenant(tenant);
+    const kinds = this.#audit.slice(before);
+    return {
+      grantsActivated: kinds.filter((r) => r.kind === "activation").length,
+      grantsExpired: kinds.filter((r) => r.kind === "expiry" && r.data.grant_id !== undefined)
+        .length,
+      holdsExpired: kinds.filter((r) => r.kind === "expiry" && r.data.hold_id !== undefined).length,
+    };
+  }
+
+  // --- the change set ----------------------------------------------------------------------
+
+  changes(): ChangeSet {
+    const newTenants: string[] = [];
+    const tenantUpdates: { tenant: string; nextHoldExpiryAtMs: number | null }[] = [];
+    const balanceUpdates: ChangeSet["balanceUpdates"][number][] = [];
+    const grantInserts: GrantRow[] = [];
+    const grantUpdates: ChangeSet["grantUpdates"][number][] = [];
+    for (const ts of this.#tenants.values()) {
+      if (!ts.touched) continue;
+      this.#assertTenant(ts);
+      if (ts.isNew) newTenants.push(ts.tenant);
+      if (ts.isNew || ts.nextHoldExpiry !== ts.fromNextHoldExpiry) {
+        tenantUpdates.push({ tenant: ts.tenant, nextHoldExpiryAtMs: ts.nextHoldExpiry });
+      }
+      for (const cls of creditClasses) {
+        if (ts.posted[cls] !== ts.fromPosted[cls] || ts.held[cls] !== ts.fromHeld[cls]) {
+          balanceUpdates.push({
+            tenant: ts.tenant,
+            class: cls,
+            fromPosted: ts.fromPosted[cls],
+            fromHeld: ts.fromHeld[cls],
+            posted: ts.posted[cls],
+            held: ts.held[cls],
+          });
+        }
+      }
+      for (const grant of ts.grants.values()) {
+        if (this.#newGrants.has(grant.grantId)) {
+          grantInserts.push(grant);
+          continue;
+        }
+        const origin = this.#grantOrigin.get(grant.grantId);
+        if (origin && (origin.remaining !== grant.remaining || origin.status !== grant.status)) {
+          grantUpdates.push({
+            grantId: grant.grantId,
+            fromRemaining: origin.remaining,
+            fromStatus: origin.status,
+            remaining: grant.remaining,
+            status: grant.status,
+          });
+        }
+      }
+    }
+    const holdInserts: HoldRow[] = [];
+    const holdUpdates: ChangeSet["holdUpdates"][number][] = [];
+    for (const hold of this.#holds.values()) {
+      if (this.#newHolds.has(hold.holdId)) holdInserts.push(hold);
+      else if (this.#holdOrigin.get(hold.holdId) !== hold.state) {
+        holdUpdates.push({
+          holdId: hold.holdId,
+          fromState: this.#holdOrigin.get(hold.holdId)!,
+          state: hold.state,
+          resolvedAtMs: hold.resolvedAtMs,
+        });
+      }
+    }
+    return {
+      newTenants,
+      tenantUpdates,
+      balanceUpdates,
+      grantInserts,
+      grantUpdates,
+      holdInserts,
+      holdUpdates,
+      entries: this.#entries,
+      audit: this.#audit,
+      head: { from: this.#fromHead, to: this.#head },
+      idempotency: this.#newIdem,
+      usage: [...this.#usage.values()],
+      revocations: this.#revocations,
+    };
+  }
+
+  // --- internals ---------------------------------------------------------------------------
+
+  #assertKeyed(req: { tenant: unknown; key: unknown; audit?: unknown }): void {
+    assertIdentifier(req.tenant, "tenant");
+    assertIdentifier(req.key, "key");
+    if (req.audit !== undefined) {
+      if (req.audit === null || typeof req.audit !== "object" || Array.isArray(req.audit)) {
+        throw new TypeError("audit context must be an object");
+      }
+      if (Buffer.byteLength(canonicalize(req.audit)) > limits.auditContextBytesMax) {
+        throw new TypeError(`audit context exceeds ${limits.auditContextBytesMax} bytes`);
+      }
+    }
+  }
+
+  /** Same key and request: the original result; same key, other request: a conflict. */
+  async #idempotent<V>(
+    op: Op,
+    req: { tenant: string; key: string },
+    validation: RefusalCode | null,
+    run: () => Promise<V | RefusalCode>,
+  ): Promise<OpResult<V>> {
+    const id = `${req.tenant}\u0000${req.key}`;
+    if (!this.#idem.has(id))
+      this.#idem.set(id, await this.#tx.loadIdempotency(req.tenant, req.key));
+    const fingerprint = requestFingerprint(op, req);
+    const prior = this.#idem.get(id);
+    if (prior) {
+      if (prior.op !== op || prior.fingerprint !== fingerprint)
+        return refuse("exists_with_different_request");
+      return { ok: true, code: "exists", value: JSON.parse(prior.result) as V };
+    }
+    if (validation !== null) return refuse(validation);
+    const outcome = await run();
+    if (typeof outcome === "string") return refuse(outcome as RefusalCode);
+    const row = {
+      tenant: req.tenant,
+      key: req.key,
+      op,
+      fingerprint,
+      result: JSON.stringify(outcome),
+    };
+    this.#idem.set(id, row);
+    this.#newIdem.push(row);
+    return { ok: true, code: "ok", value: outcome };
+  }
+
+  #tenant(tenant: string): Promise<TenantState> {
+    let load = this.#tenantLoads.get(tenant);
+    if (!load) {
+      load = this.#loadTenant(tenant);
+      this.#tenantLoads.set(tenant, load);
+    }
+    return load.then(async (ts) => {
+      await this.#mature(ts);
+      return ts;
+    });
+  }
+
+  async #loadTenant(tenant: string): Promise<TenantState> {
+    const row = await this.#tx.loadTenant(tenant);
+    const grants = row ? await this.#tx.loadOpenGrants(tenant) : [];
+    if (grants.length > limits.tenantOpenGrantsMax) {
+      throw new CreditgateError("LEDGER_INVARIANT_VIOLATED", {
+        message: `tenant ${tenant} has more than ${limits.tenantOpenGrantsMax} open grants`,
+      });
+    }
+    const ts: TenantState = {
+      tenant,
+      isNew: row === null,
+      touched: false,
+      fromPosted: { ...(row?.posted ?? zeroAmounts()) },
+      fromHeld: { ...(row?.held ?? zeroAmounts()) },
+      posted: { ...(row?.posted ?? zeroAmounts()) },
+      held: { ...(row?.held ?? zeroAmounts()) },
+      fromNextHoldExpiry: row?.nextHoldExpiryAtMs ?? null,
+      nextHoldExpiry: row?.nextHoldExpiryAtMs ?? null,
+      grants: new Map(),
+    };
+    for (const grant of grants) this.#trackGrant(ts, grant);
+    this.#tenants.set(tenant, ts);
+    return ts;
+  }
+
+  #trackGrant(ts: TenantState, grant: GrantRow): void {
+    if (ts.grants.has(grant.grantId)) return;
+    ts.grants.set(grant.grantId, grant);
+    this.#grantOrigin.set(grant.grantId, { remaining: grant.remaining, status: grant.status });
+  }
+
+  /** Lazy maturation: activations, hold expiries and grant expiries due now, in time order. */
+  async #mature(ts: TenantState): Promise<void> {
+    const now = this.#nowMs;
+    const dueHolds: HoldRow[] = [];
+    if (ts.nextHoldExpiry !== null && ts.nextHoldExpiry <= now) {
+      for (const row of await this.#tx.loadDueHolds(ts.tenant, now)) {
+        if (!this.#holds.has(row.holdId)) this.#trackHold(row);
+      }
+      for (const hold of this.#holds.values()) {
+        if (hold.tenant === ts.tenant && hold.state === "active" && hold.expiresAtMs <= now) {
+          dueHolds.push(hold);
+        }
+      }
+      for (const hold of dueHolds) await this.#loadGrants(ts, hold.parts);
+    }
+    type Event = { at: number; rank: number; run: () => void };
+    const events: Event[] = [];
+    for (const grant of ts.grants.values()) {
+      if (grant.status === "pending" && grant.effectiveAtMs <= now) {
+        events.push({ at: grant.effectiveAtMs, rank: 0, run: () => this.#activate(ts, grant) });
+      }
+      if (grant.status !== "expired" && grant.expiresAtMs !== null && grant.expiresAtMs <= now) {
+        const at = grant.expiresAtMs;
+        events.push({ at, rank: 2, run: () => this.#expireGrant(ts, grant, at) });
+      }
+    }
+    for (const hold of dueHolds) {
+      events.push({ at: hold.expiresAtMs, rank: 1, run: () => this.#expireHold(ts, hold) });
+    }
+    events.sort((a, b) => a.at - b.at || a.rank - b.rank);
+    for (const event of events) event.run();
+    if (ts.nextHoldExpiry !== null && ts.nextHoldExpiry <= now) {
+      let next = await this.#tx.nextHoldExpiry(ts.tenant, now);
+      for (const hold of this.#holds.values()) {
+        if (hold.tenant === ts.tenant && hold.state === "active")
+          next = minOrNull(next, hold.expiresAtMs);
+      }
+      ts.nextHoldExpiry = next;
+      ts.touched = true;
+    }
+  }
+
+  #activate(ts: TenantState, grant: GrantRow): void {
+    if (grant.status !== "pending") return;
+    grant.status = "active";
+    ts.touched = true;
+    const at = grant.effectiveAtMs;
+    this.#entry(ts, grant.class, grant.grantId, grant.grantId, "grant", grant.amount, null, at);
+    this.#append("activation", ts.tenant, at, {
+      grant_id: grant.grantId,
+      class: grant.class,
+      amount: grant.amount,
+    });
+  }
+
+  /** Expiry is an entry for what is left; held credits expire when their hold gives them back. */
+  #expireGrant(ts: TenantState, grant: GrantRow, at: number): void {
+    if (grant.status === "expired") return;
+    if (grant.status === "pending") this.#activate(ts, grant);
+    const amount = grant.remaining;
+    grant.status = "expired";
+    grant.remaining = 0;
+    ts.touched = true;
+    if (amount === 0) return;
+    this.#entry(ts, grant.class, grant.grantId, grant.grantId, "expiry", -amount, null, at);
+    this.#append("expiry", ts.tenant, at, { grant_id: grant.grantId, class: grant.class, amount });
+  }
+
+  #expireHold(ts: TenantState, hold: HoldRow): void {
+    if (hold.state !== "active") return;
+    this.#resolveHold(ts, hold, "expired", hold.expiresAtMs, hold.parts);
+    this.#append("expiry", ts.tenant, hold.expiresAtMs, {
+      hold_id: hold.holdId,
+      released: hold.amount,
+    });
+  }
+
+  #resolveHold(
+    ts: TenantState,
+    hold: HoldRow,
+    state: HoldState,
+    at: number,
+    giveBack: readonly Part[],
+  ): void {
+    if (hold.state !== "active") throw new Error(`hold ${hold.holdId} resolved twice`);
+    hold.state = state;
+    hold.resolvedAtMs = at;
+    ts.touched = true;
+    for (const part of hold.parts) ts.held[part.class] -= part.amount;
+    for (const part of giveBack) {
+      if (part.grantId !== null) this.#returnToGrant(ts, part.grantId, part.class, part.amount, at);
+    }
+  }
+
+  /** Credit given back to an expired grant expires at once, so expiry stays exact. */
+  #returnToGrant(
+    ts: TenantState,
+    grantId: string,
+    cls: CreditClass,
+    amount: number,
+    at: number,
+  ): void {
+    const grant = ts.grants.get(grantId);
+    if (!grant) throw new Error(`grant ${grantId} not loaded`);
+    if (grant.status !== "expired") {
+      this.#adjustGrant(ts, grantId, amount);
+      return;
+    }
+    this.#entry(ts, cls, grantId, grantId, "expiry", -amount, null, at);
+    this.#append("expiry", ts.tenant, at, { grant_id: grantId, class: cls, amount });
+  }
+
+  async #loadGrants(ts: TenantState, parts: readonly { grantId: string | null }[]): Promise<void> {
+    for (const { grantId } of parts) {
+      if (grantId === null || ts.grants.has(grantId)) continue;
+      const grant = await this.#tx.loadGrant(grantId);
+      if (!grant || grant.tenant !== ts.tenant) {
+        throw new CreditgateError("LEDGER_INVARIANT_VIOLATED", {
+          message: `grant ${grantId} missing`,
+        });
+      }
+      this.#trackGrant(ts, grant);
+      if (
+        grant.status === "active" &&
+        grant.expiresAtMs !== null &&
+        grant.expiresAtMs <= this.#nowMs
+      ) {
+        this.#expireGrant(ts, grant, grant.expiresAtMs);
+      }
+    }
+  }
+
+  #adjustGrant(ts: TenantState, grantId: string, delta: number): void {
+    const grant = ts.grants.get(grantId);
+    if (!grant) throw new Error(`grant ${grantId} not loaded`);
+    grant.remaining += delta;
+    if (grant.remaining < 0 || grant.remaining > grant.amount) {
+      throw new CreditgateError("LEDGER_INVARIANT_VIOLATED", {
+        message: `grant ${grantId} remaining ${grant.remaining} outside [0, ${grant.amount}]`,
+      });
+    }
+    ts.touched = true;
+  }
+
+  #trackHold(hold: HoldRow): void {
+    this.#holds.set(hold.holdId, hold);
+    this.#holdOrigin.set(hold.holdId, hold.state);
+  }
+
+  async #hold(ts: TenantState, holdId: string): Promise<HoldRow | null> {
+    let hold = this.#holds.get(holdId);
+    if (!hold) {
+      const row = await this.#tx.loadHold(holdId);
+      if (!row) return null;
+      this.#trackHold(row);
+      hold = row;
+    }
+    if (hold.tenant !== ts.tenant) return null;
+    if (hold.state === "active" && hold.expiresAtMs <= this.#nowMs) {
+      await this.#loadGrants(ts, hold.parts);
+      this.#expireHold(ts, hold);
+    }
+    return hold;
+  }
+
+  async #transfer(tenant: string, transferId: string): Promise<TransferEntry[]> {
+    let entries = this.#transfers.get(transferId);
+    if (!entries) {
+      entries = await this.#tx.loadTransfer(tenant, transferId);
+      this.#transfers.set(transferId, entries);
+    }
+    return entries.filter((e) => e.tenant === tenant);
+  }
+
+  #drawClasses(ts: TenantState): Record<CreditClass, DrawClass> {
+    const out = {} as Record<CreditClass, DrawClass>;
+    for (const cls of creditClasses) {
+      out[cls] = {
+        available: ts.posted[cls] - ts.held[cls],
+        grants: [...ts.grants.values()].filter(
+          (g) => g.class === cls && g.status === "active" && g.remaining > 0,
+        ),
+      };
+    }
+    return out;
+  }
+
+  #entry(
+    ts: TenantState,
+    cls: CreditClass,
+    grantId: string | null,
+    transferId: string,
+    kind: EntryKind,
+    amount: number,
+    refEntryId: string | null,
+    atMs: number,
+  ): void {
+    const entry: EntryRow = {
+      entryId: newId("entry", atMs),
+      tenant: ts.tenant,
+      class: cls,
+      grantId,
+      transferId,
+      kind,
+      amount,
+      refEntryId,
+      atMs,
+    };
+    this.#entries.push(entry);
+    ts.posted[cls] += amount;
+    ts.touched = true;
+    if (kind === "debit" || kind === "commit") {
+      const list = this.#transfers.get(transferId) ?? [];
+      list.push({ ...entry, reversed: 0 });
+      this.#transfers.set(transferId, list);
+    }
+  }
+
+  #addUsage(tenant: string, usage: readonly UsageIncrement[] | undefined): void {
+    for (const u of usage ?? []) {
+      const start = windowStart(u.window, this.#nowMs);
+      const id = usageId(tenant, u.scope, u.window, start);
+      const prior = this.#usage.get(id);
+      this.#usage.set(id, {
+        tenant,
+        scope: u.scope,
+        window: u.window,
+        windowStartMs: start,
+        calls: (prior?.calls ?? 0) + u.calls,
+        credits: (prior?.credits ?? 0) + u.credits,
+      });
+    }
+  }
+
+  #append(kind: AuditKind, tenant: string | null, atMs: number, data: AuditContext): number {
+    const record = linkRecord(this.#head, {
+      at_ms: atMs,
+      kind,
+      tenant,
+      data: this.#mask.length > 0 ? maskFields(data, this.#mask) : data,
+    });
+    this.#audit.push(record);
+    this.#head = { seq: record.seq, hash: record.hash };
+    return record.seq;
+  }
+
+  /** Pair assertion before writing: posted moved by exactly the entries, holds add up. */
+  #assertTenant(ts: TenantState): void {
+    const moved = zeroAmounts();
+    for (const e of this.#entries) if (e.tenant === ts.tenant) moved[e.class] += e.amount;
+    for (const cls of creditClasses) {
+      if (ts.posted[cls] - ts.fromPosted[cls] !== moved[cls] || ts.held[cls] < 0) {
+        throw new CreditgateError("LEDGER_INVARIANT_VIOLATED", {
+          message: `tenant ${ts.tenant} class ${cls}: balance does not match its entries`,
+        });
+      }
+    }
+  }
+}
+
+function holdStateCode(hold: HoldRow | null): RefusalCode | null {
+  if (hold === null) return "hold_not_found";
+  switch (hold.state) {
+    case "active":
+      return null;
+    case "expired":
+      return "hold_expired";
+    case "committed":
+      return "hold_already_committed";
+    case "released":
+      return "hold_released";
+  }
+}
+
+function partsJson(parts: readonly Part[]): JsonValue {
+  return parts.map((p) => ({ class: p.class, grant_id: p.grantId, amount: p.amount }));
+}
+
+function minOrNull(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Math.min(a, b);
+}
+
+export function windowStart(window: keyof typeof usageWindows, nowMs: number): number {
+  const size = usageWindows[window];
+  return Math.floor(nowMs / size) * size;
+}
+
+function usageId(tenant: string, scope: string, window: string, start: number): string {
+  return `${tenant}\u0000${scope}\u0000${window}\u0000${start}`;
+}

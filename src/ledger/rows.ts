@@ -1,0 +1,145 @@
+/** Rows the engine reads from and writes to a store, independent of the SQL dialect. */
+import type { AuditRecord, ChainHead } from "../audit/chain.js";
+import type {
+  CreditClass,
+  Part,
+  Revocation,
+  UsageCounter,
+  UsageKey,
+  UsageWindow,
+} from "./types.js";
+
+export type GrantStatus = "pending" | "active" | "expired";
+export type HoldState = "active" | "committed" | "released" | "expired";
+export type EntryKind = "grant" | "debit" | "commit" | "expiry" | "reversal";
+
+export interface GrantRow {
+  readonly grantId: string;
+  readonly tenant: string;
+  readonly class: CreditClass;
+  readonly amount: number;
+  remaining: number;
+  status: GrantStatus;
+  readonly effectiveAtMs: number;
+  readonly expiresAtMs: number | null;
+  readonly priority: number;
+  readonly source: string;
+  readonly reference: string | null;
+  readonly createdAtMs: number;
+}
+
+export interface HoldRow {
+  readonly holdId: string;
+  readonly tenant: string;
+  readonly amount: number;
+  readonly parts: readonly Part[];
+  readonly drawOrder: readonly CreditClass[];
+  state: HoldState;
+  readonly createdAtMs: number;
+  readonly expiresAtMs: number;
+  resolvedAtMs: number | null;
+}
+
+/** Signed: credits in are positive, debits, commits and expiries negative. Never updated. */
+export interface EntryRow {
+  readonly entryId: string;
+  readonly tenant: string;
+  readonly class: CreditClass;
+  readonly grantId: string | null;
+  readonly transferId: string;
+  readonly kind: EntryKind;
+  readonly amount: number;
+  readonly refEntryId: string | null;
+  readonly atMs: number;
+}
+
+/** An entry of a debit or commit transfer, with how much of it was reversed so far. */
+export interface TransferEntry extends EntryRow {
+  reversed: number;
+}
+
+export interface TenantRow {
+  readonly tenant: string;
+  readonly nextHoldExpiryAtMs: number | null;
+  readonly posted: Readonly<Record<CreditClass, number>>;
+  readonly held: Readonly<Record<CreditClass, number>>;
+}
+
+export interface IdempotencyRow {
+  readonly tenant: string;
+  readonly key: string;
+  readonly op: string;
+  readonly fingerprint: string;
+  /** The original result value as JSON. */
+  readonly result: string;
+}
+
+export interface UsageDelta {
+  readonly tenant: string;
+  readonly scope: string;
+  readonly window: UsageWindow;
+  readonly windowStartMs: number;
+  readonly calls: number;
+  readonly credits: number;
+}
+
+/** Everything one batch writes; the adapter applies it with compare-and-set on mutable rows. */
+export interface ChangeSet {
+  readonly newTenants: readonly string[];
+  readonly tenantUpdates: readonly { tenant: string; nextHoldExpiryAtMs: number | null }[];
+  readonly balanceUpdates: readonly {
+    tenant: string;
+    class: CreditClass;
+    fromPosted: number;
+    fromHeld: number;
+    posted: number;
+    held: number;
+  }[];
+  readonly grantInserts: readonly GrantRow[];
+  readonly grantUpdates: readonly {
+    grantId: string;
+    fromRemaining: number;
+    fromStatus: GrantStatus;
+    remaining: number;
+    status: GrantStatus;
+  }[];
+  readonly holdInserts: readonly HoldRow[];
+  readonly holdUpdates: readonly {
+    holdId: string;
+    fromState: HoldState;
+    state: HoldState;
+    resolvedAtMs: number | null;
+  }[];
+  readonly entries: readonly EntryRow[];
+  readonly audit: readonly AuditRecord[];
+  readonly head: { readonly from: ChainHead; readonly to: ChainHead };
+  readonly idempotency: readonly IdempotencyRow[];
+  readonly usage: readonly UsageDelta[];
+  readonly revocations: readonly Revocation[];
+}
+
+/**
+ * What the engine needs from a write transaction. Every read happens after the adapter took
+ * its write lock (SQLite BEGIN IMMEDIATE, PostgreSQL the chain-head row), so reads are current.
+ */
+export interface LedgerTx {
+  /** The audit chain head; on PostgreSQL this takes the lock that orders writers. */
+  readHead(): Promise<ChainHead>;
+  loadTenant(tenant: string): Promise<TenantRow | null>;
+  /** Pending grants and active grants with credit left. */
+  loadOpenGrants(tenant: string): Promise<GrantRow[]>;
+  loadGrant(grantId: string): Promise<GrantRow | null>;
+  loadHold(holdId: string): Promise<HoldRow | null>;
+  loadDueHolds(tenant: string, nowMs: number): Promise<HoldRow[]>;
+  /** Earliest expiry of an active hold after `afterMs`. */
+  nextHoldExpiry(tenant: string, afterMs: number): Promise<number | null>;
+  loadIdempotency(tenant: string, key: string): Promise<IdempotencyRow | null>;
+  loadTransfer(tenant: string, transferId: string): Promise<TransferEntry[]>;
+  loadUsage(
+    tenant: string,
+    keys: readonly (UsageKey & { windowStartMs: number })[],
+  ): Promise<UsageCounter[]>;
+  /** Tenants with a grant to activate or expire, or a hold to expire, at `nowMs`. */
+  dueTenants(nowMs: number, limit: number): Promise<string[]>;
+  write(changes: ChangeSet): Promise<void>;
+}

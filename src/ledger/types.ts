@@ -1,0 +1,186 @@
+/** Ledger vocabulary: requests, result values and rows. All amounts are integer credits. */
+import type { JsonValue } from "../audit/canonical.js";
+
+export const creditClasses = ["trial", "paid", "promo", "admin"] as const;
+export type CreditClass = (typeof creditClasses)[number];
+
+export type ClassAmounts = Readonly<Record<CreditClass, number>>;
+/** Per-class overdraft floor: 0 (the default) forbids overdraft, -100 allows 100 below zero. */
+export type Floors = Readonly<Partial<Record<CreditClass, number>>>;
+
+export const usageWindows = { minute: 60_000, hour: 3_600_000 } as const;
+export type UsageWindow = keyof typeof usageWindows;
+
+/** A counter the decision flow reads and increments, e.g. scope `principal:u1` per minute. */
+export interface UsageKey {
+  readonly scope: string;
+  readonly window: UsageWindow;
+}
+export interface UsageIncrement extends UsageKey {
+  readonly calls: number;
+  readonly credits: number;
+}
+export interface UsageCounter extends UsageKey {
+  readonly windowStartMs: number;
+  readonly calls: number;
+  readonly credits: number;
+}
+
+/** Caller metadata written into the effect's audit record (decision id, policy revision, ...). */
+export type AuditContext = { readonly [key: string]: JsonValue };
+
+interface Keyed {
+  readonly tenant: string;
+  /** Idempotency key, scoped to the tenant. */
+  readonly key: string;
+  readonly audit?: AuditContext;
+}
+
+export interface GrantRequest extends Keyed {
+  readonly class: CreditClass;
+  readonly amount: number;
+  readonly effectiveAtMs?: number;
+  readonly expiresAtMs?: number;
+  /** Lower draws first; default 0. */
+  readonly priority?: number;
+  readonly source: string;
+  readonly reference?: string;
+}
+
+export interface DebitRequest extends Keyed {
+  readonly amount: number;
+  readonly drawOrder: readonly CreditClass[];
+  readonly floors?: Floors;
+  readonly usage?: readonly UsageIncrement[];
+}
+
+export interface HoldRequest extends DebitRequest {
+  readonly ttlMs: number;
+}
+
+export interface CommitRequest extends Keyed {
+  readonly holdId: string;
+  readonly amount: number;
+  /** Credits above the held amount the commit may draw; default 0. */
+  readonly overageAllowance?: number;
+  readonly floors?: Floors;
+  readonly usage?: readonly UsageIncrement[];
+}
+
+export interface ReleaseRequest extends Keyed {
+  readonly holdId: string;
+}
+
+export interface ReverseRequest extends Keyed {
+  /** The debit or commit transfer to reverse. */
+  readonly transferId: string;
+  /** Default: everything not yet reversed. */
+  readonly amount?: number;
+  readonly reason: string;
+}
+
+export const revocationKinds = ["principal", "token", "tenant", "task", "grant"] as const;
+export type RevocationKind = (typeof revocationKinds)[number];
+
+export interface RevokeRequest extends Keyed {
+  readonly kind: RevocationKind;
+  readonly subject: string;
+  readonly reason: string;
+}
+
+/** An audit-only record (a deny, or any decision without a ledger effect). */
+export interface DecisionRequest extends Keyed {
+  readonly audit: AuditContext;
+  readonly usage?: readonly UsageIncrement[];
+}
+
+/** One slice of a debit, hold or commit: which class and grant paid (null grant: overdraft). */
+export interface Part {
+  readonly class: CreditClass;
+  readonly grantId: string | null;
+  readonly amount: number;
+}
+
+export interface GrantValue {
+  readonly grantId: string;
+  readonly class: CreditClass;
+  readonly amount: number;
+  readonly effectiveAtMs: number;
+  readonly expiresAtMs: number | null;
+  readonly auditSeq: number;
+}
+export interface DebitValue {
+  readonly transferId: string;
+  readonly amount: number;
+  readonly parts: readonly Part[];
+  readonly atMs: number;
+  readonly auditSeq: number;
+}
+export interface HoldValue {
+  readonly holdId: string;
+  readonly amount: number;
+  readonly parts: readonly Part[];
+  readonly expiresAtMs: number;
+  readonly auditSeq: number;
+}
+export interface CommitValue {
+  readonly transferId: string;
+  readonly holdId: string;
+  readonly committed: number;
+  readonly released: number;
+  readonly parts: readonly Part[];
+  readonly auditSeq: number;
+}
+export interface ReleaseValue {
+  readonly holdId: string;
+  readonly released: number;
+  readonly auditSeq: number;
+}
+export interface ReverseValue {
+  readonly transferId: string;
+  readonly reversedTransferId: string;
+  readonly amount: number;
+  readonly parts: readonly Part[];
+  readonly auditSeq: number;
+}
+export interface RevokeValue {
+  readonly revocationId: string;
+  readonly auditSeq: number;
+}
+export interface DecisionValue {
+  readonly auditSeq: number;
+}
+
+export interface Balances {
+  readonly tenant: string;
+  readonly atMs: number;
+  readonly posted: ClassAmounts;
+  readonly held: ClassAmounts;
+  /** posted minus held: what the policy sees. */
+  readonly available: ClassAmounts;
+}
+
+export interface Snapshot {
+  readonly nowMs: number;
+  readonly balances: Balances;
+  readonly usage: readonly UsageCounter[];
+}
+
+export interface Revocation {
+  readonly revocationId: string;
+  readonly tenant: string;
+  readonly kind: RevocationKind;
+  readonly subject: string;
+  readonly reason: string;
+  readonly atMs: number;
+}
+
+export interface SweepResult {
+  readonly grantsActivated: number;
+  readonly grantsExpired: number;
+  readonly holdsExpired: number;
+}
+
+export function zeroAmounts(): Record<CreditClass, number> {
+  return { trial: 0, paid: 0, promo: 0, admin: 0 };
+}

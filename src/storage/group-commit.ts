@@ -1,0 +1,131 @@
+/**
+ * Group commit: operations that arrive in the same event-loop turn, or while a transaction is in
+ * flight, run in ONE write transaction, each against the state left by the ones before it. Their
+ * promises settle only after COMMIT returned, i.e. after the durable write. This is what pays for
+ * synchronous=FULL (SQLite) and the per-transaction round trips and WAL flush (PostgreSQL).
+ *
+ * If the transaction fails for a reason that is not retryable, the batch is split and each
+ * operation runs alone, so one operation's failure cannot take the others with it.
+ */
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { CreditgateError, isCreditgateError } from "../errors.js";
+import { type EngineOptions, LedgerEngine } from "../ledger/engine.js";
+import type { LedgerTx } from "../ledger/rows.js";
+import { limits } from "../limits.js";
+
+export type Job<T> = (engine: LedgerEngine) => Promise<T>;
+
+interface Pending {
+  readonly job: Job<unknown>;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+export interface TransactionRunner {
+  /** Runs `body` in one write transaction (committed when it returns, rolled back if it throws). */
+  transaction<T>(body: (tx: LedgerTx) => Promise<T>): Promise<T>;
+  /** Serialization failures, deadlocks, a busy database: the whole batch may run again. */
+  isRetryable(error: unknown): boolean;
+}
+
+export interface GroupCommitOptions extends EngineOptions {
+  readonly nowMs: () => number;
+  readonly batchOpsMax?: number;
+}
+
+export class GroupCommitter {
+  readonly #runner: TransactionRunner;
+  readonly #options: GroupCommitOptions;
+  readonly #batchMax: number;
+  #queue: Pending[] = [];
+  #running = false;
+  #closed = false;
+  #idle: Promise<void> = Promise.resolve();
+
+  constructor(runner: TransactionRunner, options: GroupCommitOptions) {
+    this.#runner = runner;
+    this.#options = options;
+    this.#batchMax = Math.min(
+      options.batchOpsMax ?? limits.ledgerBatchOpsMax,
+      limits.ledgerBatchOpsMax,
+    );
+  }
+
+  run<T>(job: Job<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new CreditgateError("STORE_CLOSED"));
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ job, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.#running) {
+        this.#running = true;
+        this.#idle = this.#drain();
+      }
+    });
+  }
+
+  /** Stops accepting work and waits for what is queued to finish. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#idle;
+  }
+
+  async #drain(): Promise<void> {
+    // Let everything issued in this turn join the first batch.
+    await nextTurn();
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0, this.#batchMax);
+        await this.#runBatch(batch);
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async #runBatch(batch: readonly Pending[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const settled = await this.#runner.transaction((tx) => this.#execute(tx, batch));
+        settled.forEach((s, i) => {
+          if (s.ok) batch[i]!.resolve(s.value);
+          else batch[i]!.reject(s.error);
+        });
+        return;
+      } catch (error) {
+        if (this.#runner.isRetryable(error) && attempt < limits.ledgerBatchRetriesMax) {
+          await new Promise((r) => setTimeout(r, Math.min(50, 2 ** attempt) * Math.random()));
+          continue;
+        }
+        if (batch.length > 1) {
+          for (const one of batch) await this.#runBatch([one]);
+          return;
+        }
+        batch[0]!.reject(toStoreError(error, this.#runner.isRetryable(error)));
+        return;
+      }
+    }
+  }
+
+  async #execute(tx: LedgerTx, batch: readonly Pending[]): Promise<Settled[]> {
+    const engine = await LedgerEngine.begin(tx, this.#options.nowMs(), this.#options);
+    const settled: Settled[] = [];
+    for (const pending of batch) {
+      try {
+        settled.push({ ok: true, value: await pending.job(engine) });
+      } catch (error) {
+        // A caller's bug is thrown before the operation changes anything: fail it alone.
+        if (error instanceof TypeError) settled.push({ ok: false, error });
+        else throw error;
+      }
+    }
+    await tx.write(engine.changes());
+    return settled;
+  }
+}
+
+function toStoreError(error: unknown, retryable: boolean): unknown {
+  if (isCreditgateError(error) || error instanceof TypeError) return error;
+  if (retryable) return new CreditgateError("STORE_UNAVAILABLE", { cause: error });
+  return error;
+}

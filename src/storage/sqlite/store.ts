@@ -1,0 +1,210 @@
+/**
+ * The SQLite store: one writer connection per process, WAL, synchronous=FULL unless told
+ * otherwise (read back and asserted, because better-sqlite3 opens WAL databases with NORMAL),
+ * write transactions BEGIN IMMEDIATE so several processes on one file serialize their writes and
+ * each re-reads the balances it is about to change. A second connection serves plain reads.
+ */
+import Database from "better-sqlite3";
+import type { AuditRecord } from "../../audit/chain.js";
+import { type Clock, systemClock } from "../../clock.js";
+import { CreditgateError } from "../../errors.js";
+import type { InvariantReport } from "../../ledger/port.js";
+import type { LedgerTx } from "../../ledger/rows.js";
+import {
+  type Balances,
+  type CreditClass,
+  creditClasses,
+  type Revocation,
+  type RevocationKind,
+  zeroAmounts,
+} from "../../ledger/types.js";
+import { limits } from "../../limits.js";
+import { BatchedLedgerStore } from "../batched-store.js";
+import { GroupCommitter, type TransactionRunner } from "../group-commit.js";
+import { findInvariantProblems } from "../invariants.js";
+import {
+  auditFromRow,
+  grantFromRow,
+  holdFromRow,
+  num,
+  type Row,
+  revocationFromRow,
+} from "../rows-codec.js";
+import { migrateSqlite, schemaVersionSqlite } from "./migrate.js";
+import { SqliteStatements, SqliteTx } from "./tx.js";
+
+export interface SqliteStoreOptions {
+  /** A file path; WAL needs a file, so ":memory:" is refused. */
+  readonly path: string;
+  readonly clock?: Clock;
+  /** FULL (default) makes every acknowledged commit survive power loss; NORMAL only a crash. */
+  readonly synchronous?: "FULL" | "NORMAL";
+  readonly maskFields?: readonly string[];
+  readonly batchOpsMax?: number;
+}
+
+const synchronousLevels = { NORMAL: 1, FULL: 2 } as const;
+
+function open(path: string, synchronous: "FULL" | "NORMAL"): Database.Database {
+  const db = new Database(path);
+  db.pragma(`busy_timeout = ${limits.sqliteBusyTimeoutMs}`);
+  const mode = db.pragma("journal_mode = WAL", { simple: true });
+  db.pragma(`synchronous = ${synchronous}`);
+  const level = db.pragma("synchronous", { simple: true });
+  if (mode !== "wal" || level !== synchronousLevels[synchronous]) {
+    db.close();
+    throw new CreditgateError("STORE_DURABILITY_UNSAFE", {
+      message: `SQLite runs journal_mode=${String(mode)} synchronous=${String(level)}; wanted WAL and ${synchronous}`,
+    });
+  }
+  return db;
+}
+
+export class SqliteLedgerStore extends BatchedLedgerStore {
+  protected readonly committer: GroupCommitter;
+  readonly #writer: Database.Database;
+  readonly #reader: Database.Database;
+  readonly #clock: Clock;
+  /** The synchronous level read back from the database at start-up. */
+  readonly synchronous: "FULL" | "NORMAL";
+
+  private constructor(
+    writer: Database.Database,
+    reader: Database.Database,
+    options: SqliteStoreOptions,
+  ) {
+    super();
+    this.#writer = writer;
+    this.#reader = reader;
+    this.#clock = options.clock ?? systemClock;
+    this.synchronous = options.synchronous ?? "FULL";
+    const tx = new SqliteTx(new SqliteStatements(writer));
+    const runner: TransactionRunner = {
+      transaction: async <T>(body: (tx: LedgerTx) => Promise<T>): Promise<T> => {
+        writer.exec("BEGIN IMMEDIATE");
+        try {
+          const result = await body(tx);
+          writer.exec("COMMIT");
+          return result;
+        } catch (error) {
+          if (writer.inTransaction) writer.exec("ROLLBACK");
+          throw error;
+        }
+      },
+      isRetryable: (error) =>
+        error instanceof Database.SqliteError &&
+        (error.code.startsWith("SQLITE_BUSY") || error.code.startsWith("SQLITE_LOCKED")),
+    };
+    this.committer = new GroupCommitter(runner, {
+      nowMs: () => this.#clock.nowMs(),
+      ...(options.maskFields ? { maskFields: options.maskFields } : {}),
+      ...(options.batchOpsMax ? { batchOpsMax: options.batchOpsMax } : {}),
+    });
+  }
+
+  static open(options: SqliteStoreOptions): SqliteLedgerStore {
+    if (options.path === ":memory:" || options.path === "") {
+      throw new TypeError("the SQLite store needs a file path (WAL does not work in memory)");
+    }
+    const synchronous = options.synchronous ?? "FULL";
+    const writer = open(options.path, synchronous);
+    migrateSqlite(writer, (options.clock ?? systemClock).nowMs());
+    const reader = open(options.path, synchronous);
+    return new SqliteLedgerStore(writer, reader, options);
+  }
+
+  async balancesAt(tenant: string, atMs: number): Promise<Balances> {
+    const current = await this.balances(tenant);
+    if (atMs > current.atMs) throw new TypeError("balancesAt cannot look into the future");
+    const posted = zeroAmounts();
+    const held = zeroAmounts();
+    const sums = this.#reader
+      .prepare(
+        "SELECT class, SUM(amount) AS s FROM entries WHERE tenant = ? AND at_ms <= ? GROUP BY class",
+      )
+      .all(tenant, atMs) as Row[];
+    for (const r of sums) posted[r.class as CreditClass] = num(r.s);
+    const holds = this.#reader
+      .prepare(
+        "SELECT * FROM holds WHERE tenant = ? AND created_at_ms <= ? AND (resolved_at_ms IS NULL OR resolved_at_ms > ?)",
+      )
+      .all(tenant, atMs, atMs) as Row[];
+    for (const hold of holds.map(holdFromRow)) {
+      for (const part of hold.parts) held[part.class] += part.amount;
+    }
+    const available = zeroAmounts();
+    for (const cls of creditClasses) available[cls] = posted[cls] - held[cls];
+    return { tenant, atMs, posted, held, available };
+  }
+
+  async revocations(query: {
+    tenant: string;
+    kind?: RevocationKind;
+    subject?: string;
+  }): Promise<Revocation[]> {
+    const rows = this.#reader
+      .prepare(
+        `SELECT * FROM revocations WHERE tenant = @tenant AND (@kind IS NULL OR kind = @kind) AND (@subject IS NULL OR subject = @subject)
+         ORDER BY at_ms, revocation_id`,
+      )
+      .all({
+        tenant: query.tenant,
+        kind: query.kind ?? null,
+        subject: query.subject ?? null,
+      }) as Row[];
+    return rows.map(revocationFromRow);
+  }
+
+  async auditRecords(afterSeq: number, limit: number): Promise<AuditRecord[]> {
+    const rows = this.#reader
+      .prepare("SELECT * FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?")
+      .all(afterSeq, limit) as Row[];
+    return rows.map(auditFromRow);
+  }
+
+  async checkInvariants(): Promise<InvariantReport> {
+    const db = this.#reader;
+    // One read transaction, so every query sees the same snapshot.
+    const problems = db.transaction(() =>
+      findInvariantProblems({
+        balances: (
+          db.prepare("SELECT tenant, class, posted, held FROM balances").all() as Row[]
+        ).map((r) => ({
+          tenant: String(r.tenant),
+          class: r.class as CreditClass,
+          posted: num(r.posted),
+          held: num(r.held),
+        })),
+        entrySums: (
+          db
+            .prepare("SELECT tenant, class, SUM(amount) AS s FROM entries GROUP BY tenant, class")
+            .all() as Row[]
+        ).map((r) => ({ tenant: String(r.tenant), class: r.class as CreditClass, sum: num(r.s) })),
+        grantEntrySums: (
+          db
+            .prepare(
+              "SELECT grant_id, SUM(amount) AS s FROM entries WHERE grant_id IS NOT NULL GROUP BY grant_id",
+            )
+            .all() as Row[]
+        ).map((r) => ({ grantId: String(r.grant_id), sum: num(r.s) })),
+        grants: (db.prepare("SELECT * FROM grants").all() as Row[]).map(grantFromRow),
+        activeHolds: (db.prepare("SELECT * FROM holds WHERE state = 'active'").all() as Row[]).map(
+          holdFromRow,
+        ),
+      }),
+    )();
+    const chain = await this.verifyAudit();
+    if (!chain.ok) problems.push(`audit chain broken at seq ${chain.brokenSeq} (${chain.reason})`);
+    return { ok: problems.length === 0, problems };
+  }
+
+  async schemaVersion(): Promise<number> {
+    return schemaVersionSqlite(this.#reader);
+  }
+
+  async close(): Promise<void> {
+    await this.committer.close();
+    this.#writer.close();
+    this.#reader.close();
+  }
+}
