@@ -1,0 +1,1 @@
+export { initial } from "./001-initial.js";
