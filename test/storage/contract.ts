@@ -14,6 +14,8 @@ import {
   type HistoryDigest,
   historyDigest,
 } from "../helpers/ledger-invariants.js";
+import { parseScenarios, runScenario } from "../ledger/scenario-script.js";
+import { scenarioText } from "../ledger/scenarios.js";
 import type { StoreFactory, StoreUnderTest } from "./harness.js";
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -718,6 +720,18 @@ export function describeStoreContract(factory: StoreFactory): void {
           await masked.close();
         }
       });
+    });
+
+    describe("scenarios", () => {
+      for (const scenario of parseScenarios(scenarioText)) {
+        it(scenario.name, async () => {
+          floor = Math.min(
+            0,
+            ...scenario.lines.map((l) => Number(/floor\.\w+=(-?\d+)/.exec(l)?.[1] ?? 0)),
+          );
+          await runScenario(scenario, store, clock, "scenario");
+        });
+      }
     });
 
     it("lets exactly floor(B/a) of K concurrent debits through on a hot tenant", async () => {
