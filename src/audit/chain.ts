@@ -41,16 +41,27 @@ export interface ChainHead {
 
 export const emptyHead: ChainHead = { seq: 0, hash: genesisHash };
 
-export function hashRecord(record: Omit<AuditRecord, "hash">): string {
-  const { seq, prev_hash, at_ms, kind, tenant, data } = record;
+export function hashRecord(record: Omit<AuditRecord, "hash">, dataText?: string): string {
   return createHash("sha256")
-    .update(prev_hash)
-    .update(canonicalize({ seq, prev_hash, at_ms, kind, tenant, data }))
+    .update(record.prev_hash)
+    .update(canonicalBody(record, dataText))
     .digest("hex");
 }
 
+/**
+ * canonicalize(record without hash), with the keys written out in their canonical order so a
+ * caller that already holds canonical `data` (the text it stores) does not encode it twice.
+ */
+export function canonicalBody(
+  record: Omit<AuditRecord, "hash">,
+  dataText = canonicalize(record.data),
+): string {
+  const { seq, prev_hash, at_ms, kind, tenant } = record;
+  return `{"at_ms":${canonicalize(at_ms)},"data":${dataText},"kind":${JSON.stringify(kind)},"prev_hash":${JSON.stringify(prev_hash)},"seq":${canonicalize(seq)},"tenant":${canonicalize(tenant)}}`;
+}
+
 /** Links `body` after `head`; the caller stores the record and moves its head to it. */
-export function linkRecord(head: ChainHead, body: AuditBody): AuditRecord {
+export function linkRecord(head: ChainHead, body: AuditBody, dataText?: string): AuditRecord {
   const unhashed = { ...body, seq: head.seq + 1, prev_hash: head.hash };
-  return { ...unhashed, hash: hashRecord(unhashed) };
+  return { ...unhashed, hash: hashRecord(unhashed, dataText) };
 }

@@ -15,6 +15,7 @@ import { newId } from "../ids.js";
 import { limits } from "../limits.js";
 import { type OpResult, type RefusalCode, refuse } from "./codes.js";
 import { type DrawClass, mergeParts, planDraw, splitParts, sumParts } from "./draw.js";
+import { opId } from "./op-ids.js";
 import type {
   ChangeSet,
   EntryKind,
@@ -112,7 +113,8 @@ export class LedgerEngine {
   readonly #idem = new Map<string, IdempotencyRow | null>();
   readonly #newIdem: IdempotencyRow[] = [];
   readonly #entries: EntryRow[] = [];
-  readonly #audit: AuditRecord[] = [];
+  readonly #entryCounts = new Map<string, number>();
+  readonly #audit: { record: AuditRecord; dataText: string }[] = [];
   readonly #usage = new Map<string, UsageDelta>();
   readonly #revocations: Revocation[] = [];
 
@@ -160,7 +162,7 @@ export class LedgerEngine {
     return this.#idempotent("grant", req, code, async () => {
       const ts = await this.#tenant(req.tenant);
       const grant: GrantRow = {
-        grantId: newId("grant", now),
+        grantId: opId("grant", now, req.tenant, req.key, "grant"),
         tenant: req.tenant,
         class: req.class,
         amount: req.amount,
@@ -220,7 +222,7 @@ export class LedgerEngine {
       const plan = planDraw(req.amount, req.drawOrder, this.#drawClasses(ts), req.floors);
       if (!plan.ok) return plan.code;
       const now = this.#nowMs;
-      const transferId = newId("entry", now);
+      const transferId = opId("entry", now, req.tenant, req.key, "debit");
       for (const part of plan.parts) {
         if (part.grantId !== null) this.#adjustGrant(ts, part.grantId, -part.amount);
         this.#entry(ts, part.class, part.grantId, transferId, "debit", -part.amount, null, now);
@@ -254,7 +256,7 @@ export class LedgerEngine {
       if (!plan.ok) return plan.code;
       const now = this.#nowMs;
       const hold: HoldRow = {
-        holdId: newId("hold", now),
+        holdId: opId("hold", now, req.tenant, req.key, "hold"),
         tenant: req.tenant,
         amount: req.amount,
         parts: plan.parts,
@@ -328,7 +330,7 @@ export class LedgerEngine {
       const { taken, rest } = splitParts(hold.parts, Math.min(req.amount, hold.amount));
       await this.#loadGrants(ts, rest);
       const now = this.#nowMs;
-      const transferId = newId("entry", now);
+      const transferId = opId("entry", now, req.tenant, req.key, "commit");
       this.#resolveHold(ts, hold, "committed", now, rest);
       for (const part of extra) {
         if (part.grantId !== null) this.#adjustGrant(ts, part.grantId, -part.amount);
@@ -396,7 +398,7 @@ export class LedgerEngine {
       if (amount <= 0 || amount > left) return "reversal_exceeds_remaining";
       await this.#loadGrants(ts, entries);
       const now = this.#nowMs;
-      const transferId = newId("reversal", now);
+      const transferId = opId("reversal", now, req.tenant, req.key, "reverse");
       const parts: Part[] = [];
       let need = amount;
       // Last drawn, first refunded: the mirror image of the draw order.
@@ -440,7 +442,7 @@ export class LedgerEngine {
     return this.#idempotent("revoke", req, null, async () => {
       const now = this.#nowMs;
       const revocation: Revocation = {
-        revocationId: newId("revocation", now),
+        revocationId: opId("revocation", now, req.tenant, req.key, "revoke"),
         tenant: req.tenant,
         kind: req.kind,
         subject: req.subject,
@@ -503,7 +505,7 @@ export class LedgerEngine {
   async sweep(limit: number): Promise<SweepResult> {
     const before = this.#audit.length;
     for (const tenant of await this.#tx.dueTenants(this.#nowMs, limit)) await this.#tenant(tenant);
-    const kinds = this.#audit.slice(before);
+    const kinds = this.#audit.slice(before).map((a) => a.record);
     return {
       grantsActivated: kinds.filter((r) => r.kind === "activation").length,
       grantsExpired: kinds.filter((r) => r.kind === "expiry" && r.data.grant_id !== undefined)
@@ -740,7 +742,7 @@ export class LedgerEngine {
     grant.remaining = 0;
     ts.touched = true;
     if (amount === 0) return;
-    this.#entry(ts, grant.class, grant.grantId, grant.grantId, "expiry", -amount, null, at);
+    this.#entry(ts, grant.class, grant.grantId, newId("entry", at), "expiry", -amount, null, at);
     this.#append("expiry", ts.tenant, at, { grant_id: grant.grantId, class: grant.class, amount });
   }
 
@@ -784,7 +786,7 @@ export class LedgerEngine {
       this.#adjustGrant(ts, grantId, amount);
       return;
     }
-    this.#entry(ts, cls, grantId, grantId, "expiry", -amount, null, at);
+    this.#entry(ts, cls, grantId, newId("entry", at), "expiry", -amount, null, at);
     this.#append("expiry", ts.tenant, at, { grant_id: grantId, class: cls, amount });
   }
 
@@ -874,7 +876,8 @@ export class LedgerEngine {
     atMs: number,
   ): void {
     const entry: EntryRow = {
-      entryId: newId("entry", atMs),
+      // A transfer's entries are all written by one operation, so an index makes them unique.
+      entryId: `${transferId}.${this.#entryIndex(transferId)}`,
       tenant: ts.tenant,
       class: cls,
       grantId,
@@ -894,6 +897,12 @@ export class LedgerEngine {
     }
   }
 
+  #entryIndex(transferId: string): number {
+    const n = this.#entryCounts.get(transferId) ?? 0;
+    this.#entryCounts.set(transferId, n + 1);
+    return n;
+  }
+
   #addUsage(tenant: string, usage: readonly UsageIncrement[] | undefined): void {
     for (const u of usage ?? []) {
       const start = windowStart(u.window, this.#nowMs);
@@ -911,13 +920,10 @@ export class LedgerEngine {
   }
 
   #append(kind: AuditKind, tenant: string | null, atMs: number, data: AuditContext): number {
-    const record = linkRecord(this.#head, {
-      at_ms: atMs,
-      kind,
-      tenant,
-      data: this.#mask.length > 0 ? maskFields(data, this.#mask) : data,
-    });
-    this.#audit.push(record);
+    const masked = this.#mask.length > 0 ? maskFields(data, this.#mask) : data;
+    const dataText = canonicalize(masked);
+    const record = linkRecord(this.#head, { at_ms: atMs, kind, tenant, data: masked }, dataText);
+    this.#audit.push({ record, dataText });
     this.#head = { seq: record.seq, hash: record.hash };
     return record.seq;
   }

@@ -111,7 +111,8 @@ export interface ChangeSet {
     resolvedAtMs: number | null;
   }[];
   readonly entries: readonly EntryRow[];
-  readonly audit: readonly AuditRecord[];
+  /** Each record with its `data` as canonical JSON, the text that is stored and was hashed. */
+  readonly audit: readonly { readonly record: AuditRecord; readonly dataText: string }[];
   readonly head: { readonly from: ChainHead; readonly to: ChainHead };
   readonly idempotency: readonly IdempotencyRow[];
   readonly usage: readonly UsageDelta[];

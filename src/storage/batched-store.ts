@@ -37,6 +37,11 @@ import type { GroupCommitter } from "./group-commit.js";
 export abstract class BatchedLedgerStore implements LedgerStore {
   protected abstract readonly committer: GroupCommitter;
 
+  /** Group-commit statistics: committed write transactions and the operations they carried. */
+  get batchStats(): { batches: number; ops: number } {
+    return this.committer.stats;
+  }
+
   grant(req: GrantRequest): Promise<OpResult<GrantValue>> {
     return this.committer.run((e) => e.grant(req));
   }

@@ -43,6 +43,8 @@ export class GroupCommitter {
   #running = false;
   #closed = false;
   #idle: Promise<void> = Promise.resolve();
+  #batches = 0;
+  #ops = 0;
 
   constructor(runner: TransactionRunner, options: GroupCommitOptions) {
     this.#runner = runner;
@@ -62,6 +64,11 @@ export class GroupCommitter {
         this.#idle = this.#drain();
       }
     });
+  }
+
+  /** Committed batches and the operations they carried, for benchmarks and metrics. */
+  get stats(): { batches: number; ops: number } {
+    return { batches: this.#batches, ops: this.#ops };
   }
 
   /** Stops accepting work and waits for what is queued to finish. */
@@ -87,6 +94,8 @@ export class GroupCommitter {
     for (let attempt = 0; ; attempt++) {
       try {
         const settled = await this.#runner.transaction((tx) => this.#execute(tx, batch));
+        this.#batches++;
+        this.#ops += batch.length;
         settled.forEach((s, i) => {
           if (s.ok) batch[i]!.resolve(s.value);
           else batch[i]!.reject(s.error);

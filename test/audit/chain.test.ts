@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { canonicalize } from "../../src/audit/canonical.js";
+import { canonicalBody } from "../../src/audit/chain.js";
 import {
   type AuditRecord,
   type ChainHead,
@@ -67,6 +69,18 @@ describe("hash chain", () => {
     const text = chain.map(toJsonLine).join("");
     expect(text.split("\n")).toHaveLength(4);
     expect((await verifyChain(parseJsonLines(text))).ok).toBe(true);
+  });
+});
+
+describe("canonicalBody", () => {
+  it("equals canonicalize of the record without its hash", () => {
+    for (const record of buildChain(3)) {
+      const { hash: _hash, ...rest } = record;
+      expect(canonicalBody(rest)).toBe(canonicalize(rest));
+      expect(canonicalBody({ ...rest, tenant: null })).toBe(
+        canonicalize({ ...rest, tenant: null }),
+      );
+    }
   });
 });
 

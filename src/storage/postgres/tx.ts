@@ -4,7 +4,6 @@
  * out as one multi-row statement per table (unnest), so a batch costs a handful of round trips.
  */
 import type pg from "pg";
-import { canonicalize } from "../../audit/canonical.js";
 import type { ChainHead } from "../../audit/chain.js";
 import { CreditgateError } from "../../errors.js";
 import type {
@@ -294,7 +293,7 @@ export class PostgresTx implements LedgerTx {
       );
     }
     if (c.audit.length > 0) {
-      const a = c.audit;
+      const a = c.audit.map((x) => x.record);
       await q(
         `INSERT INTO audit_records (seq, prev_hash, hash, at_ms, kind, tenant, data)
          SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[])`,
@@ -305,7 +304,7 @@ export class PostgresTx implements LedgerTx {
           a.map((x) => x.at_ms),
           a.map((x) => x.kind),
           a.map((x) => x.tenant),
-          a.map((x) => canonicalize(x.data)),
+          c.audit.map((x) => x.dataText),
         ],
       );
     }

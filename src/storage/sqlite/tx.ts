@@ -1,6 +1,5 @@
 /** LedgerTx on one better-sqlite3 connection: prepared statements, no round trips. */
 import type Database from "better-sqlite3";
-import { canonicalize } from "../../audit/canonical.js";
 import type { ChainHead } from "../../audit/chain.js";
 import { CreditgateError } from "../../errors.js";
 import type {
@@ -282,16 +281,8 @@ export class SqliteTx implements LedgerTx {
         e.atMs,
       );
     }
-    for (const a of c.audit) {
-      s.insertAudit.run(
-        a.seq,
-        a.prev_hash,
-        a.hash,
-        a.at_ms,
-        a.kind,
-        a.tenant,
-        canonicalize(a.data),
-      );
+    for (const { record: a, dataText } of c.audit) {
+      s.insertAudit.run(a.seq, a.prev_hash, a.hash, a.at_ms, a.kind, a.tenant, dataText);
     }
     if (c.head.to.seq !== c.head.from.seq) {
       must(

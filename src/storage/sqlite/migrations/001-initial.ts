@@ -83,14 +83,16 @@ CREATE TABLE audit_records (
   data TEXT NOT NULL
 );
 
+-- Rows are appended in time order; only the narrow (tenant, key) index takes random inserts.
 CREATE TABLE idempotency (
+  id INTEGER PRIMARY KEY,
   tenant TEXT NOT NULL,
   key TEXT NOT NULL,
   op TEXT NOT NULL,
   fingerprint TEXT NOT NULL,
-  result TEXT NOT NULL,
-  PRIMARY KEY (tenant, key)
-) WITHOUT ROWID;
+  result TEXT NOT NULL
+);
+CREATE UNIQUE INDEX idempotency_key ON idempotency (tenant, key);
 
 CREATE TABLE usage_counters (
   tenant TEXT NOT NULL,
