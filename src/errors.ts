@@ -133,6 +133,38 @@ export const errorSpecs = {
 
   // --- audit -----------------------------------------------------------------------------
   AUDIT_CHAIN_BROKEN: { status: 500, message: "the audit hash chain does not verify", retryable: false },
+
+  // --- identity ----------------------------------------------------------------------------
+  AUTH_TOKEN_MISSING: { status: 401, message: "no bearer token was presented", retryable: false },
+  AUTH_TOKEN_MALFORMED: { status: 401, message: "the bearer token is not a well-formed JWT", retryable: false },
+  AUTH_TOKEN_TOO_LARGE: { status: 401, message: "the bearer token exceeds its size limit", retryable: false },
+  AUTH_TOKEN_INVALID: {
+    status: 401,
+    message: "the token's signature, algorithm, key or header is not acceptable",
+    retryable: false,
+  },
+  AUTH_TOKEN_EXPIRED: { status: 401, message: "the token has expired or is too old", retryable: false },
+  AUTH_TOKEN_NOT_YET_VALID: { status: 401, message: "the token is not valid yet", retryable: false },
+  AUTH_ISSUER_UNKNOWN: { status: 401, message: "the token's issuer is not trusted", retryable: false },
+  AUTH_AUDIENCE_MISMATCH: { status: 401, message: "the token is not meant for this audience", retryable: false },
+  AUTH_CLAIMS_INVALID: {
+    status: 401,
+    message: "the token's claims are missing or do not map to a principal",
+    retryable: false,
+  },
+  AUTH_TOKEN_REVOKED: { status: 401, message: "the token or its principal has been revoked", retryable: false },
+  AUTH_FORBIDDEN: { status: 403, message: "the identity is not allowed on this route", retryable: false },
+  AUTH_JWKS_UNAVAILABLE: {
+    status: 503,
+    message: "the issuer's signing keys could not be fetched",
+    retryable: true,
+  },
+  AUTH_REVOCATION_UNAVAILABLE: {
+    status: 503,
+    message: "the revocation list could not be consulted",
+    retryable: true,
+  },
+  // --- end identity ------------------------------------------------------------------------
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorSpecs;

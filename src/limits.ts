@@ -53,6 +53,30 @@ export const limits = {
   auditContextBytesMax: 16 * KiB,
   /** Records read per page when verifying or exporting the chain. */
   auditPageRecords: 1_000,
+
+  // --- identity --------------------------------------------------------------------------
+  /** A bearer token, checked before any decoding: caps parsing work on hostile input. */
+  tokenBytesMax: 8 * KiB,
+  /** Clock skew tolerated on exp, nbf and iat; more would stretch every token's lifetime. */
+  tokenClockToleranceSecondsMax: 60,
+  /** Oldest token (by iat) any issuer may be configured to accept. */
+  tokenMaxAgeSecondsMax: 24 * 3_600,
+  /** Verified tokens kept in the claims cache (LRU). */
+  verifiedTokensCachedMax: 10_000,
+  /** Trusted issuers in one configuration. */
+  trustedIssuersMax: 64,
+  /** Keys in one issuer's JWKS, and a jwks_file's size on disk. */
+  jwksKeysMax: 64,
+  jwksFileBytesMax: 256 * KiB,
+  /** Remote JWKS: fetch timeout, minimum gap between refetches on an unknown kid, max cache age. */
+  jwksTimeoutMs: 5_000,
+  jwksCooldownMs: 30_000,
+  jwksCacheMaxAgeMs: 600_000,
+  /** Principal id, tenant, plan, and each role or scope: the decision input's own bounds. */
+  claimValueCharsMax: 256,
+  /** Roles or scopes on one principal. */
+  claimListItemsMax: 64,
+  // --- end identity ----------------------------------------------------------------------
 } as const;
 
 assert.ok(limits.bundleUncompressedBytesMax >= limits.bundleSizeBytesMax);
@@ -60,3 +84,7 @@ assert.ok(limits.policyMemoryPagesMax >= limits.policyMemoryPagesInitial);
 assert.ok(limits.creditAmountMax * 8192 < Number.MAX_SAFE_INTEGER, "sums of amounts stay exact");
 assert.ok(limits.holdTtlMsMax >= limits.holdTtlMsMin);
 assert.ok(limits.ledgerBatchOpsMax >= 1);
+// --- identity ---
+assert.ok(limits.tokenMaxAgeSecondsMax > limits.tokenClockToleranceSecondsMax);
+assert.ok(limits.jwksCacheMaxAgeMs >= limits.jwksCooldownMs);
+// --- end identity ---

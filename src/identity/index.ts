@@ -1,0 +1,45 @@
+export { parseBearer } from "./bearer.js";
+export type { CacheInvalidation } from "./cache.js";
+export { readClaim } from "./claims.js";
+export {
+  type DevTokenRequest,
+  devAdminIssuer,
+  devAudience,
+  devIssuer,
+  devIssuers,
+  devIssuerUrl,
+  devWorkloadIssuer,
+  mintDevToken,
+} from "./dev-issuer.js";
+export {
+  type ClaimMapping,
+  defaultClaimMapping,
+  type Issuer,
+  type IssuerAlgorithm,
+  type IssuerConfig,
+  issuerAlgorithms,
+  type Jwks,
+  type PublicJwk,
+  parseIssuerConfigs,
+} from "./issuer-config.js";
+export {
+  createKeyResolver,
+  type KeyResolver,
+  type KeyResolverFactory,
+  type KeyResolverOptions,
+} from "./keys.js";
+export type {
+  Principal,
+  PrincipalKind,
+  RevocationCheck,
+  RevocationQuery,
+  VerifiedPrincipal,
+} from "./types.js";
+export {
+  createIdentityVerifier,
+  defaultAdminRole,
+  type IdentityStats,
+  type IdentityVerifier,
+  type IdentityVerifierOptions,
+  tokenHashOf,
+} from "./verifier.js";

@@ -1,0 +1,38 @@
+/** The identity layer's public types: what a verified token turns into. */
+
+/** Who acts: people (IdP tokens), services and agents (workload tokens), agent tasks (minted by creditgate). */
+export type PrincipalKind = "user" | "workload" | "task";
+
+/** A principal as the policy sees it: every field comes from a verified token, never from the request. */
+export interface Principal {
+  readonly kind: PrincipalKind;
+  readonly id: string;
+  readonly tenant: string;
+  readonly plan: string;
+  readonly roles: readonly string[];
+  readonly scopes: readonly string[];
+}
+
+/** A principal plus what the service needs about the token it came from. */
+export interface VerifiedPrincipal extends Principal {
+  /** The token's `jti`, when it has one: the handle for revoking this one token. */
+  readonly jti?: string;
+  /** The token's `exp` in epoch milliseconds. */
+  readonly expMs: number;
+  /** The `iss` the token was verified against. */
+  readonly issuer: string;
+  /** Hex SHA-256 of the token: safe to log and to key caches by, unlike the token itself. */
+  readonly tokenHash: string;
+}
+
+/** What a revocation check is asked about; any match refuses the token. */
+export interface RevocationQuery {
+  readonly jti?: string;
+  readonly principalId: string;
+  readonly tenant: string;
+  readonly issuer: string;
+  readonly kind: PrincipalKind;
+}
+
+/** Consulted on every authentication, cache hit or not, so a revocation takes effect on the next call. */
+export type RevocationCheck = (query: RevocationQuery) => boolean | Promise<boolean>;
