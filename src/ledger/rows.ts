@@ -135,6 +135,12 @@ export interface LedgerTx {
   /** Earliest expiry of an active hold after `afterMs`. */
   nextHoldExpiry(tenant: string, afterMs: number): Promise<number | null>;
   loadIdempotency(tenant: string, key: string): Promise<IdempotencyRow | null>;
+  /** Batch prefetch: one round trip for the whole batch instead of one per operation. */
+  loadIdempotencyMany(keys: readonly { tenant: string; key: string }[]): Promise<IdempotencyRow[]>;
+  /** Batch prefetch of tenants with their open grants; absent tenants are missing from the map. */
+  loadTenants(
+    tenants: readonly string[],
+  ): Promise<Map<string, { row: TenantRow; grants: GrantRow[] }>>;
   loadTransfer(tenant: string, transferId: string): Promise<TransferEntry[]>;
   loadUsage(
     tenant: string,

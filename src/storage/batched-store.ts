@@ -43,34 +43,34 @@ export abstract class BatchedLedgerStore implements LedgerStore {
   }
 
   grant(req: GrantRequest): Promise<OpResult<GrantValue>> {
-    return this.committer.run((e) => e.grant(req));
+    return this.committer.run((e) => e.grant(req), req);
   }
   debit(req: DebitRequest): Promise<OpResult<DebitValue>> {
-    return this.committer.run((e) => e.debit(req));
+    return this.committer.run((e) => e.debit(req), req);
   }
   hold(req: HoldRequest): Promise<OpResult<HoldValue>> {
-    return this.committer.run((e) => e.hold(req));
+    return this.committer.run((e) => e.hold(req), req);
   }
   commit(req: CommitRequest): Promise<OpResult<CommitValue>> {
-    return this.committer.run((e) => e.commit(req));
+    return this.committer.run((e) => e.commit(req), req);
   }
   release(req: ReleaseRequest): Promise<OpResult<ReleaseValue>> {
-    return this.committer.run((e) => e.release(req));
+    return this.committer.run((e) => e.release(req), req);
   }
   reverse(req: ReverseRequest): Promise<OpResult<ReverseValue>> {
-    return this.committer.run((e) => e.reverse(req));
+    return this.committer.run((e) => e.reverse(req), req);
   }
   revoke(req: RevokeRequest): Promise<OpResult<RevokeValue>> {
-    return this.committer.run((e) => e.revoke(req));
+    return this.committer.run((e) => e.revoke(req), req);
   }
   recordDecision(req: DecisionRequest): Promise<OpResult<DecisionValue>> {
-    return this.committer.run((e) => e.recordDecision(req));
+    return this.committer.run((e) => e.recordDecision(req), req);
   }
   balances(tenant: string): Promise<Balances> {
-    return this.committer.run((e) => e.balances(tenant));
+    return this.committer.run((e) => e.balances(tenant), { tenant });
   }
   snapshot(tenant: string, usage: readonly UsageKey[]): Promise<Snapshot> {
-    return this.committer.run((e) => e.snapshot(tenant, usage));
+    return this.committer.run((e) => e.snapshot(tenant, usage), { tenant });
   }
   sweep(limit = 1_000): Promise<SweepResult> {
     return this.committer.run((e) => e.sweep(limit));

@@ -15,8 +15,15 @@ import { limits } from "../limits.js";
 
 export type Job<T> = (engine: LedgerEngine) => Promise<T>;
 
+/** What an operation will read, so the batch can load it for all operations at once. */
+export interface JobHint {
+  readonly tenant: unknown;
+  readonly key?: unknown;
+}
+
 interface Pending {
   readonly job: Job<unknown>;
+  readonly hint: JobHint | undefined;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -55,10 +62,10 @@ export class GroupCommitter {
     );
   }
 
-  run<T>(job: Job<T>): Promise<T> {
+  run<T>(job: Job<T>, hint?: JobHint): Promise<T> {
     if (this.#closed) return Promise.reject(new CreditgateError("STORE_CLOSED"));
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ job, resolve: resolve as (value: unknown) => void, reject });
+      this.#queue.push({ job, hint, resolve: resolve as (value: unknown) => void, reject });
       if (!this.#running) {
         this.#running = true;
         this.#idle = this.#drain();
@@ -118,6 +125,7 @@ export class GroupCommitter {
 
   async #execute(tx: LedgerTx, batch: readonly Pending[]): Promise<Settled[]> {
     const engine = await LedgerEngine.begin(tx, this.#options.nowMs(), this.#options);
+    await engine.prefetch(batch.flatMap((p) => (p.hint ? [p.hint] : [])));
     const settled: Settled[] = [];
     for (const pending of batch) {
       try {

@@ -66,8 +66,9 @@ export class PostgresLedgerStore extends BatchedLedgerStore {
         const client = await pool.connect();
         let broken = false;
         try {
-          await client.query("BEGIN");
-          const result = await body(new PostgresTx(client));
+          const tx = new PostgresTx(client);
+          await tx.begin();
+          const result = await body(tx);
           await client.query("COMMIT");
           return result;
         } catch (error) {

@@ -49,11 +49,23 @@ export class PostgresTx implements LedgerTx {
     return (await this.#c.query<Row>({ text: sql, values: params })).rows;
   }
 
-  async readHead(): Promise<ChainHead> {
-    const [row] = await this.#rows("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE");
-    if (!row)
+  #head: ChainHead | undefined;
+
+  /** BEGIN and the chain-head lock in one round trip (a simple query may hold two statements). */
+  async begin(): Promise<void> {
+    const results = (await this.#c.query(
+      "BEGIN; SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+    )) as unknown as pg.QueryResult<Row>[];
+    const row = results[1]?.rows[0];
+    if (!row) {
       throw new CreditgateError("LEDGER_INVARIANT_VIOLATED", { message: "audit head row missing" });
-    return { seq: num(row.seq), hash: String(row.hash) };
+    }
+    this.#head = { seq: num(row.seq), hash: String(row.hash) };
+  }
+
+  async readHead(): Promise<ChainHead> {
+    if (!this.#head) throw new Error("PostgresTx.begin() was not called");
+    return this.#head;
   }
 
   async loadTenant(tenant: string): Promise<TenantRow | null> {
@@ -115,6 +127,56 @@ export class PostgresTx implements LedgerTx {
     return (row as IdempotencyRow | undefined) ?? null;
   }
 
+  async loadIdempotencyMany(
+    keys: readonly { tenant: string; key: string }[],
+  ): Promise<IdempotencyRow[]> {
+    const rows = await this.#rows(
+      `SELECT i.tenant, i.key, i.op, i.fingerprint, i.result FROM idempotency i
+       JOIN unnest($1::text[], $2::text[]) AS k(tenant, key) ON i.tenant = k.tenant AND i.key = k.key`,
+      [keys.map((k) => k.tenant), keys.map((k) => k.key)],
+    );
+    return rows as unknown as IdempotencyRow[];
+  }
+
+  async loadTenants(
+    tenants: readonly string[],
+  ): Promise<Map<string, { row: TenantRow; grants: GrantRow[] }>> {
+    const rows = await this.#rows(
+      `SELECT t.tenant, t.next_hold_expiry_at_ms, b.class, b.posted, b.held
+       FROM tenants t LEFT JOIN balances b ON b.tenant = t.tenant WHERE t.tenant = ANY($1::text[])`,
+      [tenants],
+    );
+    const out = new Map<string, { row: TenantRow; grants: GrantRow[] }>();
+    for (const r of rows) {
+      const tenant = String(r.tenant);
+      let entry = out.get(tenant);
+      if (!entry) {
+        entry = {
+          row: {
+            tenant,
+            nextHoldExpiryAtMs: numOrNull(r.next_hold_expiry_at_ms),
+            posted: zeroAmounts(),
+            held: zeroAmounts(),
+          },
+          grants: [],
+        };
+        out.set(tenant, entry);
+      }
+      if (r.class === null) continue;
+      (entry.row.posted as Record<CreditClass, number>)[r.class as CreditClass] = num(r.posted);
+      (entry.row.held as Record<CreditClass, number>)[r.class as CreditClass] = num(r.held);
+    }
+    if (out.size > 0) {
+      const grants = await this.#rows(
+        `SELECT * FROM grants WHERE tenant = ANY($1::text[])
+         AND (status = 'pending' OR (status = 'active' AND remaining > 0))`,
+        [[...out.keys()]],
+      );
+      for (const g of grants.map(grantFromRow)) out.get(g.tenant)?.grants.push(g);
+    }
+    return out;
+  }
+
   async loadTransfer(tenant: string, transferId: string): Promise<TransferEntry[]> {
     const rows = await this.#rows(
       `SELECT e.*, COALESCE((SELECT SUM(r.amount) FROM entries r WHERE r.ref_entry_id = e.entry_id), 0) AS reversed
@@ -161,205 +223,397 @@ export class PostgresTx implements LedgerTx {
     return rows.map((r) => String(r.tenant));
   }
 
+  /**
+   * One statement for the whole change set: data-modifying CTEs all run, against one snapshot,
+   * and the final SELECT reports how many rows each compare-and-set matched. New tenants go first
+   * in their own statement because the CTEs cannot see each other's rows.
+   */
   async write(c: ChangeSet): Promise<void> {
-    const q = (text: string, values: unknown[]) => this.#c.query({ text, values });
     if (c.newTenants.length > 0) {
-      await q(
-        `WITH t AS (INSERT INTO tenants (tenant) SELECT unnest($1::text[]) RETURNING tenant)
-         INSERT INTO balances (tenant, class, posted, held)
-         SELECT t.tenant, k.class, 0, 0 FROM t CROSS JOIN unnest(ARRAY['trial', 'paid', 'promo', 'admin']) AS k(class)`,
-        [c.newTenants],
-      );
+      await this.#c.query({
+        text: `WITH t AS (INSERT INTO tenants (tenant) SELECT unnest($1::text[]) RETURNING tenant)
+               INSERT INTO balances (tenant, class, posted, held)
+               SELECT t.tenant, k.class, 0, 0 FROM t CROSS JOIN unnest(ARRAY['trial', 'paid', 'promo', 'admin']) AS k(class)`,
+        values: [c.newTenants],
+      });
     }
+    const params: unknown[] = [];
+    const arg = (values: readonly unknown[], type: string) => {
+      params.push(values);
+      return `$${params.length}::${type}[]`;
+    };
+    const ctes: string[] = [];
+    const checks: { name: string; expected: number }[] = [];
+    const cas = (name: string, sql: string, expected: number) => {
+      ctes.push(`${name} AS (${sql} RETURNING 1)`);
+      checks.push({ name, expected });
+    };
+    const insert = (name: string, sql: string) => ctes.push(`${name} AS (${sql})`);
+
     if (c.tenantUpdates.length > 0) {
-      const r = await q(
-        `UPDATE tenants t SET next_hold_expiry_at_ms = v.next
-         FROM unnest($1::text[], $2::bigint[]) AS v(tenant, next) WHERE t.tenant = v.tenant`,
-        [c.tenantUpdates.map((t) => t.tenant), c.tenantUpdates.map((t) => t.nextHoldExpiryAtMs)],
+      const t = c.tenantUpdates;
+      cas(
+        "tu",
+        `UPDATE tenants x SET next_hold_expiry_at_ms = v.next
+         FROM unnest(${arg(
+           t.map((r) => r.tenant),
+           "text",
+         )}, ${arg(
+           t.map((r) => r.nextHoldExpiryAtMs),
+           "bigint",
+         )}) AS v(tenant, next)
+         WHERE x.tenant = v.tenant`,
+        t.length,
       );
-      must(r.rowCount, c.tenantUpdates.length, "tenants");
     }
     if (c.balanceUpdates.length > 0) {
       const b = c.balanceUpdates;
       // Compare-and-set on the values the engine read; CHECK (held >= 0) is the backstop.
-      const r = await q(
-        `UPDATE balances b SET posted = v.posted, held = v.held
-         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
+      cas(
+        "bu",
+        `UPDATE balances x SET posted = v.posted, held = v.held
+         FROM unnest(${arg(
+           b.map((r) => r.tenant),
+           "text",
+         )}, ${arg(
+           b.map((r) => r.class),
+           "text",
+         )},
+           ${arg(
+             b.map((r) => r.fromPosted),
+             "bigint",
+           )}, ${arg(
+             b.map((r) => r.fromHeld),
+             "bigint",
+           )},
+           ${arg(
+             b.map((r) => r.posted),
+             "bigint",
+           )}, ${arg(
+             b.map((r) => r.held),
+             "bigint",
+           )})
            AS v(tenant, class, from_posted, from_held, posted, held)
-         WHERE b.tenant = v.tenant AND b.class = v.class AND b.posted = v.from_posted AND b.held = v.from_held`,
-        [
-          b.map((x) => x.tenant),
-          b.map((x) => x.class),
-          b.map((x) => x.fromPosted),
-          b.map((x) => x.fromHeld),
-          b.map((x) => x.posted),
-          b.map((x) => x.held),
-        ],
+         WHERE x.tenant = v.tenant AND x.class = v.class AND x.posted = v.from_posted AND x.held = v.from_held`,
+        b.length,
       );
-      must(r.rowCount, b.length, "balances");
     }
     if (c.grantInserts.length > 0) {
       const g = c.grantInserts;
-      await q(
+      insert(
+        "gi",
         `INSERT INTO grants (grant_id, tenant, class, amount, remaining, status, effective_at_ms, expires_at_ms,
            priority, source, reference, created_at_ms)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[],
-           $7::bigint[], $8::bigint[], $9::int[], $10::text[], $11::text[], $12::bigint[])`,
-        [
-          g.map((x) => x.grantId),
-          g.map((x) => x.tenant),
-          g.map((x) => x.class),
-          g.map((x) => x.amount),
-          g.map((x) => x.remaining),
-          g.map((x) => x.status),
-          g.map((x) => x.effectiveAtMs),
-          g.map((x) => x.expiresAtMs),
-          g.map((x) => x.priority),
-          g.map((x) => x.source),
-          g.map((x) => x.reference),
-          g.map((x) => x.createdAtMs),
-        ],
+         SELECT * FROM unnest(${arg(
+           g.map((x) => x.grantId),
+           "text",
+         )}, ${arg(
+           g.map((x) => x.tenant),
+           "text",
+         )},
+           ${arg(
+             g.map((x) => x.class),
+             "text",
+           )}, ${arg(
+             g.map((x) => x.amount),
+             "bigint",
+           )},
+           ${arg(
+             g.map((x) => x.remaining),
+             "bigint",
+           )}, ${arg(
+             g.map((x) => x.status),
+             "text",
+           )},
+           ${arg(
+             g.map((x) => x.effectiveAtMs),
+             "bigint",
+           )}, ${arg(
+             g.map((x) => x.expiresAtMs),
+             "bigint",
+           )},
+           ${arg(
+             g.map((x) => x.priority),
+             "int",
+           )}, ${arg(
+             g.map((x) => x.source),
+             "text",
+           )},
+           ${arg(
+             g.map((x) => x.reference),
+             "text",
+           )}, ${arg(
+             g.map((x) => x.createdAtMs),
+             "bigint",
+           )})`,
       );
     }
     if (c.grantUpdates.length > 0) {
       const g = c.grantUpdates;
-      const r = await q(
-        `UPDATE grants g SET remaining = v.remaining, status = v.status
-         FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[])
-           AS v(grant_id, from_remaining, from_status, remaining, status)
-         WHERE g.grant_id = v.grant_id AND g.remaining = v.from_remaining AND g.status = v.from_status`,
-        [
-          g.map((x) => x.grantId),
-          g.map((x) => x.fromRemaining),
-          g.map((x) => x.fromStatus),
-          g.map((x) => x.remaining),
-          g.map((x) => x.status),
-        ],
+      cas(
+        "gu",
+        `UPDATE grants x SET remaining = v.remaining, status = v.status
+         FROM unnest(${arg(
+           g.map((r) => r.grantId),
+           "text",
+         )}, ${arg(
+           g.map((r) => r.fromRemaining),
+           "bigint",
+         )},
+           ${arg(
+             g.map((r) => r.fromStatus),
+             "text",
+           )}, ${arg(
+             g.map((r) => r.remaining),
+             "bigint",
+           )},
+           ${arg(
+             g.map((r) => r.status),
+             "text",
+           )}) AS v(grant_id, from_remaining, from_status, remaining, status)
+         WHERE x.grant_id = v.grant_id AND x.remaining = v.from_remaining AND x.status = v.from_status`,
+        g.length,
       );
-      must(r.rowCount, g.length, "grants");
     }
     if (c.holdInserts.length > 0) {
       const h = c.holdInserts;
-      await q(
+      insert(
+        "hi",
         `INSERT INTO holds (hold_id, tenant, amount, parts, draw_order, state, created_at_ms, expires_at_ms, resolved_at_ms)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[],
-           $7::bigint[], $8::bigint[], $9::bigint[])`,
-        [
-          h.map((x) => x.holdId),
-          h.map((x) => x.tenant),
-          h.map((x) => x.amount),
-          h.map((x) => JSON.stringify(x.parts)),
-          h.map((x) => JSON.stringify(x.drawOrder)),
-          h.map((x) => x.state),
-          h.map((x) => x.createdAtMs),
-          h.map((x) => x.expiresAtMs),
-          h.map((x) => x.resolvedAtMs),
-        ],
+         SELECT * FROM unnest(${arg(
+           h.map((x) => x.holdId),
+           "text",
+         )}, ${arg(
+           h.map((x) => x.tenant),
+           "text",
+         )},
+           ${arg(
+             h.map((x) => x.amount),
+             "bigint",
+           )}, ${arg(
+             h.map((x) => JSON.stringify(x.parts)),
+             "text",
+           )},
+           ${arg(
+             h.map((x) => JSON.stringify(x.drawOrder)),
+             "text",
+           )}, ${arg(
+             h.map((x) => x.state),
+             "text",
+           )},
+           ${arg(
+             h.map((x) => x.createdAtMs),
+             "bigint",
+           )}, ${arg(
+             h.map((x) => x.expiresAtMs),
+             "bigint",
+           )},
+           ${arg(
+             h.map((x) => x.resolvedAtMs),
+             "bigint",
+           )})`,
       );
     }
     if (c.holdUpdates.length > 0) {
       const h = c.holdUpdates;
-      const r = await q(
-        `UPDATE holds h SET state = v.state, resolved_at_ms = v.resolved
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS v(hold_id, from_state, state, resolved)
-         WHERE h.hold_id = v.hold_id AND h.state = v.from_state`,
-        [
-          h.map((x) => x.holdId),
-          h.map((x) => x.fromState),
-          h.map((x) => x.state),
-          h.map((x) => x.resolvedAtMs),
-        ],
+      cas(
+        "hu",
+        `UPDATE holds x SET state = v.state, resolved_at_ms = v.resolved
+         FROM unnest(${arg(
+           h.map((r) => r.holdId),
+           "text",
+         )}, ${arg(
+           h.map((r) => r.fromState),
+           "text",
+         )},
+           ${arg(
+             h.map((r) => r.state),
+             "text",
+           )}, ${arg(
+             h.map((r) => r.resolvedAtMs),
+             "bigint",
+           )})
+           AS v(hold_id, from_state, state, resolved)
+         WHERE x.hold_id = v.hold_id AND x.state = v.from_state`,
+        h.length,
       );
-      must(r.rowCount, h.length, "holds");
     }
     if (c.entries.length > 0) {
       const e = c.entries;
-      await q(
+      // WITH ORDINALITY keeps the engine's order in seq.
+      insert(
+        "ei",
         `INSERT INTO entries (entry_id, tenant, class, grant_id, transfer_id, kind, amount, ref_entry_id, at_ms)
-         SELECT a, b, c, d, e, f, g, h, i FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-           $6::text[], $7::bigint[], $8::text[], $9::bigint[]) WITH ORDINALITY AS v(a, b, c, d, e, f, g, h, i, n)
-         ORDER BY n`,
-        [
-          e.map((x) => x.entryId),
-          e.map((x) => x.tenant),
-          e.map((x) => x.class),
-          e.map((x) => x.grantId),
-          e.map((x) => x.transferId),
-          e.map((x) => x.kind),
-          e.map((x) => x.amount),
-          e.map((x) => x.refEntryId),
-          e.map((x) => x.atMs),
-        ],
+         SELECT a, b, c, d, e, f, g, h, i FROM unnest(${arg(
+           e.map((x) => x.entryId),
+           "text",
+         )},
+           ${arg(
+             e.map((x) => x.tenant),
+             "text",
+           )}, ${arg(
+             e.map((x) => x.class),
+             "text",
+           )},
+           ${arg(
+             e.map((x) => x.grantId),
+             "text",
+           )}, ${arg(
+             e.map((x) => x.transferId),
+             "text",
+           )},
+           ${arg(
+             e.map((x) => x.kind),
+             "text",
+           )}, ${arg(
+             e.map((x) => x.amount),
+             "bigint",
+           )},
+           ${arg(
+             e.map((x) => x.refEntryId),
+             "text",
+           )}, ${arg(
+             e.map((x) => x.atMs),
+             "bigint",
+           )})
+           WITH ORDINALITY AS v(a, b, c, d, e, f, g, h, i, n) ORDER BY n`,
       );
     }
     if (c.audit.length > 0) {
       const a = c.audit.map((x) => x.record);
-      await q(
+      insert(
+        "ai",
         `INSERT INTO audit_records (seq, prev_hash, hash, at_ms, kind, tenant, data)
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[])`,
-        [
-          a.map((x) => x.seq),
-          a.map((x) => x.prev_hash),
-          a.map((x) => x.hash),
-          a.map((x) => x.at_ms),
-          a.map((x) => x.kind),
-          a.map((x) => x.tenant),
-          c.audit.map((x) => x.dataText),
-        ],
+         SELECT * FROM unnest(${arg(
+           a.map((x) => x.seq),
+           "bigint",
+         )}, ${arg(
+           a.map((x) => x.prev_hash),
+           "text",
+         )},
+           ${arg(
+             a.map((x) => x.hash),
+             "text",
+           )}, ${arg(
+             a.map((x) => x.at_ms),
+             "bigint",
+           )},
+           ${arg(
+             a.map((x) => x.kind),
+             "text",
+           )}, ${arg(
+             a.map((x) => x.tenant),
+             "text",
+           )},
+           ${arg(
+             c.audit.map((x) => x.dataText),
+             "text",
+           )})`,
       );
     }
     if (c.head.to.seq !== c.head.from.seq) {
-      const r = await q(
-        "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3 AND hash = $4",
-        [c.head.to.seq, c.head.to.hash, c.head.from.seq, c.head.from.hash],
+      params.push(c.head.to.seq, c.head.to.hash, c.head.from.seq, c.head.from.hash);
+      const n = params.length;
+      cas(
+        "hd",
+        `UPDATE audit_head SET seq = $${n - 3}::bigint, hash = $${n - 2}::text
+         WHERE id = 1 AND seq = $${n - 1}::bigint AND hash = $${n}::text`,
+        1,
       );
-      must(r.rowCount, 1, "audit head");
     }
     if (c.idempotency.length > 0) {
       const i = c.idempotency;
-      await q(
+      insert(
+        "ii",
         `INSERT INTO idempotency (tenant, key, op, fingerprint, result)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])`,
-        [
-          i.map((x) => x.tenant),
-          i.map((x) => x.key),
-          i.map((x) => x.op),
-          i.map((x) => x.fingerprint),
-          i.map((x) => x.result),
-        ],
+         SELECT * FROM unnest(${arg(
+           i.map((x) => x.tenant),
+           "text",
+         )}, ${arg(
+           i.map((x) => x.key),
+           "text",
+         )},
+           ${arg(
+             i.map((x) => x.op),
+             "text",
+           )}, ${arg(
+             i.map((x) => x.fingerprint),
+             "text",
+           )},
+           ${arg(
+             i.map((x) => x.result),
+             "text",
+           )})`,
       );
     }
     if (c.usage.length > 0) {
       const u = c.usage;
-      await q(
+      insert(
+        "ui",
         `INSERT INTO usage_counters (tenant, scope, win, window_start_ms, calls, credits)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
+         SELECT * FROM unnest(${arg(
+           u.map((x) => x.tenant),
+           "text",
+         )}, ${arg(
+           u.map((x) => x.scope),
+           "text",
+         )},
+           ${arg(
+             u.map((x) => x.window),
+             "text",
+           )}, ${arg(
+             u.map((x) => x.windowStartMs),
+             "bigint",
+           )},
+           ${arg(
+             u.map((x) => x.calls),
+             "bigint",
+           )}, ${arg(
+             u.map((x) => x.credits),
+             "bigint",
+           )})
          ON CONFLICT (tenant, scope, win, window_start_ms)
          DO UPDATE SET calls = usage_counters.calls + excluded.calls, credits = usage_counters.credits + excluded.credits`,
-        [
-          u.map((x) => x.tenant),
-          u.map((x) => x.scope),
-          u.map((x) => x.window),
-          u.map((x) => x.windowStartMs),
-          u.map((x) => x.calls),
-          u.map((x) => x.credits),
-        ],
       );
     }
     if (c.revocations.length > 0) {
       const r = c.revocations;
-      await q(
+      insert(
+        "ri",
         `INSERT INTO revocations (revocation_id, tenant, kind, subject, reason, at_ms)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])`,
-        [
-          r.map((x) => x.revocationId),
-          r.map((x) => x.tenant),
-          r.map((x) => x.kind),
-          r.map((x) => x.subject),
-          r.map((x) => x.reason),
-          r.map((x) => x.atMs),
-        ],
+         SELECT * FROM unnest(${arg(
+           r.map((x) => x.revocationId),
+           "text",
+         )}, ${arg(
+           r.map((x) => x.tenant),
+           "text",
+         )},
+           ${arg(
+             r.map((x) => x.kind),
+             "text",
+           )}, ${arg(
+             r.map((x) => x.subject),
+             "text",
+           )},
+           ${arg(
+             r.map((x) => x.reason),
+             "text",
+           )}, ${arg(
+             r.map((x) => x.atMs),
+             "bigint",
+           )})`,
       );
     }
+    if (ctes.length === 0) return;
+    const select =
+      checks.length === 0
+        ? "SELECT 1"
+        : `SELECT ${checks.map((k) => `(SELECT count(*) FROM ${k.name}) AS ${k.name}`).join(", ")}`;
+    const result = await this.#c.query<Row>({
+      text: `WITH ${ctes.join(",\n")}\n${select}`,
+      values: params,
+    });
+    const counts = result.rows[0] ?? {};
+    for (const k of checks) must(Number(counts[k.name]), k.expected, k.name);
   }
 }

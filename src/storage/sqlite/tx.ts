@@ -80,7 +80,9 @@ export class SqliteStatements {
     this.nextHold = db.prepare(
       "SELECT MIN(expires_at_ms) AS m FROM holds WHERE tenant = ? AND state = 'active' AND expires_at_ms > ?",
     );
-    this.idem = db.prepare("SELECT * FROM idempotency WHERE tenant = ? AND key = ?");
+    this.idem = db.prepare(
+      "SELECT tenant, key, op, fingerprint, result FROM idempotency WHERE tenant = ? AND key = ?",
+    );
     this.transfer = db.prepare(
       `SELECT e.*, COALESCE((SELECT SUM(r.amount) FROM entries r WHERE r.ref_entry_id = e.entry_id), 0) AS reversed
        FROM entries e WHERE e.transfer_id = ? AND e.tenant = ? ORDER BY e.seq`,
@@ -193,6 +195,26 @@ export class SqliteTx implements LedgerTx {
 
   async loadIdempotency(tenant: string, key: string): Promise<IdempotencyRow | null> {
     return (this.#s.idem.get(tenant, key) as IdempotencyRow | undefined) ?? null;
+  }
+
+  async loadIdempotencyMany(
+    keys: readonly { tenant: string; key: string }[],
+  ): Promise<IdempotencyRow[]> {
+    return keys.flatMap((k) => {
+      const row = this.#s.idem.get(k.tenant, k.key) as IdempotencyRow | undefined;
+      return row ? [row] : [];
+    });
+  }
+
+  async loadTenants(
+    tenants: readonly string[],
+  ): Promise<Map<string, { row: TenantRow; grants: GrantRow[] }>> {
+    const out = new Map<string, { row: TenantRow; grants: GrantRow[] }>();
+    for (const tenant of tenants) {
+      const row = await this.loadTenant(tenant);
+      if (row) out.set(tenant, { row, grants: await this.loadOpenGrants(tenant) });
+    }
+    return out;
   }
 
   async loadTransfer(tenant: string, transferId: string): Promise<TransferEntry[]> {
