@@ -13,8 +13,8 @@ export const resultCodes = [
   "draw_order_invalid",
   "floor_invalid",
   "ttl_out_of_range",
-  "expires_not_after_effective",
   "expires_in_past",
+  "expires_not_after_effective",
   "overage_allowance_invalid",
   // State.
   "hold_not_found",

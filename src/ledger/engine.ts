@@ -189,9 +189,13 @@ export class LedgerEngine {
     const effectiveAtMs = Math.max(req.effectiveAtMs ?? now, now);
     const code =
       checkAmount(req.amount) ??
-      (req.expiresAtMs !== undefined && req.expiresAtMs <= effectiveAtMs
-        ? "expires_not_after_effective"
-        : null);
+      (req.expiresAtMs === undefined
+        ? null
+        : req.expiresAtMs <= now
+          ? "expires_in_past"
+          : req.expiresAtMs <= effectiveAtMs
+            ? "expires_not_after_effective"
+            : null);
     return this.#idempotent("grant", req, code, async () => {
       const ts = await this.#tenant(req.tenant);
       const grant: GrantRow = {

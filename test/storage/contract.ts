@@ -224,6 +224,17 @@ export function describeStoreContract(factory: StoreFactory): void {
           source: "s",
           expiresAtMs: T0,
         }),
+      ).toMatchObject({ code: "expires_in_past" });
+      expect(
+        await store.grant({
+          tenant: "t",
+          key: "a",
+          class: "paid",
+          amount: 1,
+          source: "s",
+          effectiveAtMs: T0 + MIN,
+          expiresAtMs: T0 + MIN,
+        }),
       ).toMatchObject({ code: "expires_not_after_effective" });
       await expect(
         store.debit({ tenant: "t", key: "a", amount: 1.5, drawOrder: ["paid"] }),

@@ -198,6 +198,14 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
     return { ok: problems.length === 0, problems };
   }
 
+  /** journal_mode and synchronous as the writer connection reports them now. */
+  pragmas(): { journalMode: string; synchronous: number } {
+    return {
+      journalMode: String(this.#writer.pragma("journal_mode", { simple: true })),
+      synchronous: Number(this.#writer.pragma("synchronous", { simple: true })),
+    };
+  }
+
   async schemaVersion(): Promise<number> {
     return schemaVersionSqlite(this.#reader);
   }

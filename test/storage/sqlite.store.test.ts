@@ -1,0 +1,39 @@
+/** SQLite-only promises: durability settings, file requirement, migrations recorded once. */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, describe, expect, it } from "vitest";
+import { SqliteLedgerStore } from "../../src/storage/sqlite/store.js";
+
+const dir = mkdtempSync(join(tmpdir(), "creditgate-sqlite-store-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("SQLite store", () => {
+  it("runs WAL with synchronous=FULL by default, NORMAL only when asked", async () => {
+    const full = SqliteLedgerStore.open({ path: join(dir, "full.db") });
+    expect(full.pragmas()).toEqual({ journalMode: "wal", synchronous: 2 });
+    await full.close();
+    const normal = SqliteLedgerStore.open({ path: join(dir, "normal.db"), synchronous: "NORMAL" });
+    expect(normal.pragmas()).toEqual({ journalMode: "wal", synchronous: 1 });
+    await normal.close();
+  });
+
+  it("refuses an in-memory database, where WAL is impossible", () => {
+    expect(() => SqliteLedgerStore.open({ path: ":memory:" })).toThrow(TypeError);
+  });
+
+  it("applies each migration once and records it", async () => {
+    const path = join(dir, "migrate.db");
+    for (let i = 0; i < 2; i++) {
+      const store = SqliteLedgerStore.open({ path });
+      expect(await store.schemaVersion()).toBe(1);
+      await store.close();
+    }
+    const db = new Database(path, { readonly: true });
+    expect(db.prepare("SELECT version, name FROM schema_migrations").all()).toEqual([
+      { version: 1, name: "initial" },
+    ]);
+    db.close();
+  });
+});
