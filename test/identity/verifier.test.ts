@@ -151,14 +151,21 @@ describe("claims mapping", () => {
   });
 
   it("never resolves a claim path through Object.prototype", async () => {
-    const config = issuerConfig([key], { claims: { tenant: "constructor", plan: "toString" } });
-    const verifier = await createIdentityVerifier({ issuers: [config], clock });
-    const token = signRaw(key, headerFor(key), claimsFor(config, clock));
-    await expectRefused(verifier.authenticate(token), "AUTH_CLAIMS_INVALID", token);
-    const nested = issuerConfig([key], { claims: { tenant: "org.__proto__.x" } });
-    const verifier2 = await createIdentityVerifier({ issuers: [nested], clock });
-    const token2 = signRaw(key, headerFor(key), claimsFor(nested, clock, { org: {} }));
-    await expectRefused(verifier2.authenticate(token2), "AUTH_CLAIMS_INVALID", token2);
+    // Through the prototype, "constructor.name" would be the string "Object": a plausible tenant.
+    for (const tenant of [
+      "constructor.name",
+      "org.constructor.name",
+      "org.__proto__.constructor.name",
+    ]) {
+      const config = issuerConfig([key], { claims: { tenant } });
+      const verifier = await createIdentityVerifier({ issuers: [config], clock });
+      const token = signRaw(
+        key,
+        headerFor(key),
+        claimsFor(config, clock, { org: {}, tenant: undefined }),
+      );
+      await expectRefused(verifier.authenticate(token), "AUTH_CLAIMS_INVALID", token);
+    }
   });
 });
 
