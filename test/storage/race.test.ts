@@ -38,6 +38,54 @@ async function expectOutcome(store: LedgerStore, okCount: number): Promise<void>
 const dir = mkdtempSync(join(tmpdir(), "creditgate-race-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+describe("concurrent duplicates across instances", () => {
+  it("SQLite: the same keys from several processes apply exactly once each", async () => {
+    const path = join(dir, "dup.db");
+    const store = SqliteLedgerStore.open({ path });
+    try {
+      await fund(store);
+      const children = Array.from({ length: instances }, () =>
+        spawnWorker("race-worker.ts", ["sqlite", path, "hot", "50", "1", "same"]),
+      );
+      await Promise.all(children.map((c) => c.waitFor((l) => l === "ready")));
+      for (const c of children) c.process.stdin.write("go\n");
+      const totals = (
+        await Promise.all(children.map((c) => c.waitFor((l) => l.startsWith("{"), 60_000)))
+      ).map((l) => JSON.parse(l) as Record<string, number>);
+      await Promise.all(children.map((c) => c.exited));
+      expect(totals.reduce((s, t) => s + (t.ok ?? 0), 0)).toBe(50);
+      expect(totals.reduce((s, t) => s + (t.exists ?? 0), 0)).toBe(50 * (instances - 1));
+      expect((await store.balances("hot")).available.paid).toBe(B - 50);
+      expect((await store.checkInvariants()).problems).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("PostgreSQL: the same keys from several pools apply exactly once each", async () => {
+    const url = await createDatabase("dup");
+    const stores = await Promise.all(
+      Array.from({ length: instances }, () => PostgresLedgerStore.open({ connectionString: url })),
+    );
+    try {
+      await fund(stores[0]!);
+      const results = await Promise.all(
+        stores.flatMap((store) =>
+          Array.from({ length: 50 }, (_, i) =>
+            store.debit({ tenant: "hot", key: `same-${i}`, amount: 1, drawOrder: ["paid"] }),
+          ),
+        ),
+      );
+      expect(results.filter((r) => r.code === "ok")).toHaveLength(50);
+      expect(results.filter((r) => r.code === "exists")).toHaveLength(50 * (instances - 1));
+      expect((await stores[0]!.balances("hot")).available.paid).toBe(B - 50);
+      expect((await stores[0]!.checkInvariants()).problems).toEqual([]);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+});
+
 describe("hot tenant race", () => {
   it("SQLite: several processes on one file let exactly floor(B/a) debits through", async () => {
     const path = join(dir, "race.db");

@@ -1,11 +1,11 @@
 /**
  * One "service instance" in the hot-tenant race: fires `count` concurrent debits of `amount` on
  * `tenant` once told to go, and prints how many succeeded and how many were refused.
- * argv: kind target tenant count amount workerId
+ * argv: kind target tenant count amount keyPrefix (the same prefix in every worker: duplicates)
  */
 import { openStoreFromArgs, waitForGo } from "./open-store.js";
 
-const [kind, target, tenant, count, amount, workerId] = process.argv.slice(2) as [
+const [kind, target, tenant, count, amount, keyPrefix] = process.argv.slice(2) as [
   string,
   string,
   string,
@@ -18,7 +18,7 @@ process.stdout.write("ready\n");
 await waitForGo();
 const results = await Promise.all(
   Array.from({ length: Number(count) }, (_, i) =>
-    store.debit({ tenant, key: `w${workerId}-${i}`, amount: Number(amount), drawOrder: ["paid"] }),
+    store.debit({ tenant, key: `${keyPrefix}-${i}`, amount: Number(amount), drawOrder: ["paid"] }),
   ),
 );
 const codes: Record<string, number> = {};
