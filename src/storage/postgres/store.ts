@@ -99,6 +99,11 @@ export class PostgresLedgerStore extends BatchedLedgerStore {
     });
     // An idle client's socket error must not crash the process; the next query will fail instead.
     pool.on("error", () => undefined);
+    // Our statements are named (prepared once per connection) and take arrays whose sizes vary
+    // per batch; a generic plan saves re-planning the batch write every time (~2 ms).
+    pool.on("connect", (client) => {
+      client.query("SET plan_cache_mode = force_generic_plan").catch(() => undefined);
+    });
     try {
       await migratePostgres(pool, (options.clock ?? systemClock).nowMs());
     } catch (error) {

@@ -3,6 +3,7 @@
  * write transactions from every instance run one after another and cannot deadlock; writes go
  * out as one multi-row statement per table (unnest), so a batch costs a handful of round trips.
  */
+import { createHash } from "node:crypto";
 import type pg from "pg";
 import type { ChainHead } from "../../audit/chain.js";
 import { CreditgateError } from "../../errors.js";
@@ -30,6 +31,19 @@ import {
   transferEntryFromRow,
 } from "../rows-codec.js";
 
+const statementNames = new Map<string, string>();
+
+/** A stable name per statement text: node-postgres then prepares it once per connection. */
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `cg_${createHash("sha1").update(text).digest("hex").slice(0, 20)}`;
+    // Statement shapes are few (one per combination of change kinds); the bound is a safeguard.
+    if (statementNames.size < 4096) statementNames.set(text, name);
+  }
+  return name;
+}
+
 function must(actual: number | null, expected: number, what: string): void {
   if (actual !== expected) {
     throw new CreditgateError("LEDGER_INVARIANT_VIOLATED", {
@@ -46,7 +60,7 @@ export class PostgresTx implements LedgerTx {
   }
 
   async #rows(sql: string, params: unknown[] = []): Promise<Row[]> {
-    return (await this.#c.query<Row>({ text: sql, values: params })).rows;
+    return (await this.#c.query<Row>({ name: statementName(sql), text: sql, values: params })).rows;
   }
 
   #head: ChainHead | undefined;
@@ -231,6 +245,7 @@ export class PostgresTx implements LedgerTx {
   async write(c: ChangeSet): Promise<void> {
     if (c.newTenants.length > 0) {
       await this.#c.query({
+        name: "cg_new_tenants",
         text: `WITH t AS (INSERT INTO tenants (tenant) SELECT unnest($1::text[]) RETURNING tenant)
                INSERT INTO balances (tenant, class, posted, held)
                SELECT t.tenant, k.class, 0, 0 FROM t CROSS JOIN unnest(ARRAY['trial', 'paid', 'promo', 'admin']) AS k(class)`,
@@ -609,10 +624,9 @@ export class PostgresTx implements LedgerTx {
       checks.length === 0
         ? "SELECT 1"
         : `SELECT ${checks.map((k) => `(SELECT count(*) FROM ${k.name}) AS ${k.name}`).join(", ")}`;
-    const result = await this.#c.query<Row>({
-      text: `WITH ${ctes.join(",\n")}\n${select}`,
-      values: params,
-    });
+    const text = `WITH ${ctes.join(",\n")}\n${select}`;
+    // Named, so each connection parses and plans each change-set shape once.
+    const result = await this.#c.query<Row>({ name: statementName(text), text, values: params });
     const counts = result.rows[0] ?? {};
     for (const k of checks) must(Number(counts[k.name]), k.expected, k.name);
   }
