@@ -90,8 +90,13 @@ interface TenantState {
 
 type Op = "grant" | "debit" | "hold" | "commit" | "release" | "reverse" | "revoke" | "decision";
 
+/**
+ * sha256 of the canonical request (tenant and key included, the audit context left out: it is
+ * metadata, and a retry may carry a new decision id). Compared only for the same (tenant, key);
+ * it also seeds the ids the operation creates, so one hash serves both.
+ */
 export function requestFingerprint(op: Op, request: object): string {
-  const { key: _key, audit: _audit, ...rest } = request as { key?: unknown; audit?: unknown };
+  const { audit: _audit, ...rest } = request as { audit?: unknown };
   return createHash("sha256")
     .update(canonicalize({ op, request: rest }))
     .digest("hex");
@@ -196,10 +201,10 @@ export class LedgerEngine {
           : req.expiresAtMs <= effectiveAtMs
             ? "expires_not_after_effective"
             : null);
-    return this.#idempotent("grant", req, code, async () => {
+    return this.#idempotent("grant", req, code, async (fingerprint) => {
       const ts = await this.#tenant(req.tenant);
       const grant: GrantRow = {
-        grantId: opId("grant", now, req.tenant, req.key, "grant"),
+        grantId: opId("grant", now, fingerprint),
         tenant: req.tenant,
         class: req.class,
         amount: req.amount,
@@ -254,12 +259,12 @@ export class LedgerEngine {
     this.#assertKeyed(req);
     checkUsage(req.usage);
     const code = checkAmount(req.amount) ?? checkDrawOrder(req.drawOrder, req.floors);
-    return this.#idempotent("debit", req, code, async () => {
+    return this.#idempotent("debit", req, code, async (fingerprint) => {
       const ts = await this.#tenant(req.tenant);
       const plan = planDraw(req.amount, req.drawOrder, this.#drawClasses(ts), req.floors);
       if (!plan.ok) return plan.code;
       const now = this.#nowMs;
-      const transferId = opId("entry", now, req.tenant, req.key, "debit");
+      const transferId = opId("entry", now, fingerprint);
       for (const part of plan.parts) {
         if (part.grantId !== null) this.#adjustGrant(ts, part.grantId, -part.amount);
         this.#entry(ts, part.class, part.grantId, transferId, "debit", -part.amount, null, now);
@@ -287,13 +292,13 @@ export class LedgerEngine {
       (req.ttlMs < limits.holdTtlMsMin || req.ttlMs > limits.holdTtlMsMax
         ? "ttl_out_of_range"
         : null);
-    return this.#idempotent("hold", req, code, async () => {
+    return this.#idempotent("hold", req, code, async (fingerprint) => {
       const ts = await this.#tenant(req.tenant);
       const plan = planDraw(req.amount, req.drawOrder, this.#drawClasses(ts), req.floors);
       if (!plan.ok) return plan.code;
       const now = this.#nowMs;
       const hold: HoldRow = {
-        holdId: opId("hold", now, req.tenant, req.key, "hold"),
+        holdId: opId("hold", now, fingerprint),
         tenant: req.tenant,
         amount: req.amount,
         parts: plan.parts,
@@ -347,7 +352,7 @@ export class LedgerEngine {
             (allowance < 0 || allowance > limits.creditAmountMax
               ? "overage_allowance_invalid"
               : null));
-    return this.#idempotent("commit", req, code, async () => {
+    return this.#idempotent("commit", req, code, async (fingerprint) => {
       const ts = await this.#tenant(req.tenant);
       const hold = await this.#hold(ts, req.holdId);
       const stateCode = holdStateCode(hold);
@@ -367,7 +372,7 @@ export class LedgerEngine {
       const { taken, rest } = splitParts(hold.parts, Math.min(req.amount, hold.amount));
       await this.#loadGrants(ts, rest);
       const now = this.#nowMs;
-      const transferId = opId("entry", now, req.tenant, req.key, "commit");
+      const transferId = opId("entry", now, fingerprint);
       this.#resolveHold(ts, hold, "committed", now, rest);
       for (const part of extra) {
         if (part.grantId !== null) this.#adjustGrant(ts, part.grantId, -part.amount);
@@ -424,7 +429,7 @@ export class LedgerEngine {
     assertIdentifier(req.transferId, "transferId");
     assertIdentifier(req.reason, "reason");
     const code = req.amount === undefined ? null : checkAmount(req.amount);
-    return this.#idempotent("reverse", req, code, async () => {
+    return this.#idempotent("reverse", req, code, async (fingerprint) => {
       const ts = await this.#tenant(req.tenant);
       const entries = await this.#transfer(req.tenant, req.transferId);
       if (entries.length === 0) return "transfer_not_found";
@@ -435,7 +440,7 @@ export class LedgerEngine {
       if (amount <= 0 || amount > left) return "reversal_exceeds_remaining";
       await this.#loadGrants(ts, entries);
       const now = this.#nowMs;
-      const transferId = opId("reversal", now, req.tenant, req.key, "reverse");
+      const transferId = opId("reversal", now, fingerprint);
       const parts: Part[] = [];
       let need = amount;
       // Last drawn, first refunded: the mirror image of the draw order.
@@ -476,10 +481,10 @@ export class LedgerEngine {
     assertRevocationKind(req.kind);
     assertIdentifier(req.subject, "subject");
     assertIdentifier(req.reason, "reason");
-    return this.#idempotent("revoke", req, null, async () => {
+    return this.#idempotent("revoke", req, null, async (fingerprint) => {
       const now = this.#nowMs;
       const revocation: Revocation = {
-        revocationId: opId("revocation", now, req.tenant, req.key, "revoke"),
+        revocationId: opId("revocation", now, fingerprint),
         tenant: req.tenant,
         kind: req.kind,
         subject: req.subject,
@@ -645,7 +650,7 @@ export class LedgerEngine {
     op: Op,
     req: { tenant: string; key: string },
     validation: RefusalCode | null,
-    run: () => Promise<V | RefusalCode>,
+    run: (fingerprint: string) => Promise<V | RefusalCode>,
   ): Promise<OpResult<V>> {
     const id = idemId(req.tenant, req.key);
     if (!this.#idem.has(id))
@@ -658,7 +663,7 @@ export class LedgerEngine {
       return { ok: true, code: "exists", value: JSON.parse(prior.result) as V };
     }
     if (validation !== null) return refuse(validation);
-    const outcome = await run();
+    const outcome = await run(fingerprint);
     if (typeof outcome === "string") return refuse(outcome as RefusalCode);
     const row = {
       tenant: req.tenant,
