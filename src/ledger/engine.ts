@@ -160,20 +160,16 @@ export class LedgerEngine {
         keys.push({ tenant: h.tenant, key: h.key });
       }
     }
-    if (keys.length > 0) {
-      for (const k of keys) this.#idem.set(idemId(k.tenant, k.key), null);
-      for (const row of await this.#tx.loadIdempotencyMany(keys))
-        this.#idem.set(idemId(row.tenant, row.key), row);
-    }
-    if (tenants.size > 0) {
-      const loaded = await this.#tx.loadTenants([...tenants]);
-      for (const tenant of tenants) {
-        const found = loaded.get(tenant);
-        this.#tenantLoads.set(
-          tenant,
-          Promise.resolve(this.#makeTenant(tenant, found?.row ?? null, found?.grants ?? [])),
-        );
-      }
+    if (keys.length === 0 && tenants.size === 0) return;
+    const loaded = await this.#tx.loadBatch(keys, [...tenants]);
+    for (const k of keys) this.#idem.set(idemId(k.tenant, k.key), null);
+    for (const row of loaded.idempotency) this.#idem.set(idemId(row.tenant, row.key), row);
+    for (const tenant of tenants) {
+      const found = loaded.tenants.get(tenant);
+      this.#tenantLoads.set(
+        tenant,
+        Promise.resolve(this.#makeTenant(tenant, found?.row ?? null, found?.grants ?? [])),
+      );
     }
   }
 

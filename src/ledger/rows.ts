@@ -135,12 +135,17 @@ export interface LedgerTx {
   /** Earliest expiry of an active hold after `afterMs`. */
   nextHoldExpiry(tenant: string, afterMs: number): Promise<number | null>;
   loadIdempotency(tenant: string, key: string): Promise<IdempotencyRow | null>;
-  /** Batch prefetch: one round trip for the whole batch instead of one per operation. */
-  loadIdempotencyMany(keys: readonly { tenant: string; key: string }[]): Promise<IdempotencyRow[]>;
-  /** Batch prefetch of tenants with their open grants; absent tenants are missing from the map. */
-  loadTenants(
+  /**
+   * Batch prefetch, in as few round trips as the store allows: the idempotency records of
+   * `keys`, and `tenants` with their open grants (absent tenants are missing from the map).
+   */
+  loadBatch(
+    keys: readonly { tenant: string; key: string }[],
     tenants: readonly string[],
-  ): Promise<Map<string, { row: TenantRow; grants: GrantRow[] }>>;
+  ): Promise<{
+    idempotency: IdempotencyRow[];
+    tenants: Map<string, { row: TenantRow; grants: GrantRow[] }>;
+  }>;
   loadTransfer(tenant: string, transferId: string): Promise<TransferEntry[]>;
   loadUsage(
     tenant: string,

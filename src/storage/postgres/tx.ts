@@ -141,54 +141,64 @@ export class PostgresTx implements LedgerTx {
     return (row as IdempotencyRow | undefined) ?? null;
   }
 
-  async loadIdempotencyMany(
+  /** One round trip: idempotency rows, balance rows and open grants, tagged by kind. */
+  async loadBatch(
     keys: readonly { tenant: string; key: string }[],
-  ): Promise<IdempotencyRow[]> {
-    const rows = await this.#rows(
-      `SELECT i.tenant, i.key, i.op, i.fingerprint, i.result FROM idempotency i
-       JOIN unnest($1::text[], $2::text[]) AS k(tenant, key) ON i.tenant = k.tenant AND i.key = k.key`,
-      [keys.map((k) => k.tenant), keys.map((k) => k.key)],
-    );
-    return rows as unknown as IdempotencyRow[];
-  }
-
-  async loadTenants(
     tenants: readonly string[],
-  ): Promise<Map<string, { row: TenantRow; grants: GrantRow[] }>> {
+  ): Promise<{
+    idempotency: IdempotencyRow[];
+    tenants: Map<string, { row: TenantRow; grants: GrantRow[] }>;
+  }> {
     const rows = await this.#rows(
-      `SELECT t.tenant, t.next_hold_expiry_at_ms, b.class, b.posted, b.held
-       FROM tenants t LEFT JOIN balances b ON b.tenant = t.tenant WHERE t.tenant = ANY($1::text[])`,
-      [tenants],
+      `SELECT 'i' AS k, i.tenant, i.key AS a, i.op AS b, i.fingerprint AS c, i.result AS d,
+              NULL::bigint AS n1, NULL::bigint AS n2, NULL::bigint AS n3
+       FROM idempotency i JOIN unnest($1::text[], $2::text[]) AS q(tenant, key)
+         ON i.tenant = q.tenant AND i.key = q.key
+       UNION ALL
+       SELECT 't', t.tenant, b.class, NULL, NULL, NULL, b.posted, b.held, t.next_hold_expiry_at_ms
+       FROM tenants t LEFT JOIN balances b ON b.tenant = t.tenant WHERE t.tenant = ANY($3::text[])
+       UNION ALL
+       SELECT 'g', g.tenant, row_to_json(g)::text, NULL, NULL, NULL, NULL, NULL, NULL
+       FROM grants g WHERE g.tenant = ANY($3::text[])
+         AND (g.status = 'pending' OR (g.status = 'active' AND g.remaining > 0))`,
+      [keys.map((k) => k.tenant), keys.map((k) => k.key), tenants],
     );
+    const idempotency: IdempotencyRow[] = [];
     const out = new Map<string, { row: TenantRow; grants: GrantRow[] }>();
+    const grants: GrantRow[] = [];
     for (const r of rows) {
       const tenant = String(r.tenant);
-      let entry = out.get(tenant);
-      if (!entry) {
-        entry = {
-          row: {
-            tenant,
-            nextHoldExpiryAtMs: numOrNull(r.next_hold_expiry_at_ms),
-            posted: zeroAmounts(),
-            held: zeroAmounts(),
-          },
-          grants: [],
-        };
-        out.set(tenant, entry);
+      if (r.k === "i") {
+        idempotency.push({
+          tenant,
+          key: String(r.a),
+          op: String(r.b),
+          fingerprint: String(r.c),
+          result: String(r.d),
+        });
+      } else if (r.k === "g") {
+        grants.push(grantFromRow(JSON.parse(String(r.a)) as Row));
+      } else {
+        let entry = out.get(tenant);
+        if (!entry) {
+          entry = {
+            row: {
+              tenant,
+              nextHoldExpiryAtMs: numOrNull(r.n3),
+              posted: zeroAmounts(),
+              held: zeroAmounts(),
+            },
+            grants: [],
+          };
+          out.set(tenant, entry);
+        }
+        if (r.a === null) continue;
+        (entry.row.posted as Record<CreditClass, number>)[r.a as CreditClass] = num(r.n1);
+        (entry.row.held as Record<CreditClass, number>)[r.a as CreditClass] = num(r.n2);
       }
-      if (r.class === null) continue;
-      (entry.row.posted as Record<CreditClass, number>)[r.class as CreditClass] = num(r.posted);
-      (entry.row.held as Record<CreditClass, number>)[r.class as CreditClass] = num(r.held);
     }
-    if (out.size > 0) {
-      const grants = await this.#rows(
-        `SELECT * FROM grants WHERE tenant = ANY($1::text[])
-         AND (status = 'pending' OR (status = 'active' AND remaining > 0))`,
-        [[...out.keys()]],
-      );
-      for (const g of grants.map(grantFromRow)) out.get(g.tenant)?.grants.push(g);
-    }
-    return out;
+    for (const g of grants) out.get(g.tenant)?.grants.push(g);
+    return { idempotency, tenants: out };
   }
 
   async loadTransfer(tenant: string, transferId: string): Promise<TransferEntry[]> {

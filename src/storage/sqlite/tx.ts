@@ -202,24 +202,24 @@ export class SqliteTx implements LedgerTx {
     return (this.#s.idem.get(tenant, key) as IdempotencyRow | undefined) ?? null;
   }
 
-  async loadIdempotencyMany(
+  async loadBatch(
     keys: readonly { tenant: string; key: string }[],
-  ): Promise<IdempotencyRow[]> {
-    return keys.flatMap((k) => {
+    tenants: readonly string[],
+  ): Promise<{
+    idempotency: IdempotencyRow[];
+    tenants: Map<string, { row: TenantRow; grants: GrantRow[] }>;
+  }> {
+    // No round trips on SQLite: the single-row statements are as cheap as any batch query.
+    const idempotency = keys.flatMap((k) => {
       const row = this.#s.idem.get(k.tenant, k.key) as IdempotencyRow | undefined;
       return row ? [row] : [];
     });
-  }
-
-  async loadTenants(
-    tenants: readonly string[],
-  ): Promise<Map<string, { row: TenantRow; grants: GrantRow[] }>> {
     const out = new Map<string, { row: TenantRow; grants: GrantRow[] }>();
     for (const tenant of tenants) {
       const row = await this.loadTenant(tenant);
       if (row) out.set(tenant, { row, grants: await this.loadOpenGrants(tenant) });
     }
-    return out;
+    return { idempotency, tenants: out };
   }
 
   async loadTransfer(tenant: string, transferId: string): Promise<TransferEntry[]> {
