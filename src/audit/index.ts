@@ -12,4 +12,4 @@ export {
 } from "./chain.js";
 export { parseJsonLines, toJsonLine } from "./export.js";
 export { maskedValue, maskFields } from "./mask.js";
-export { type ChainVerification, verifyChain } from "./verify.js";
+export { assertChainIntact, type ChainVerification, verifyChain } from "./verify.js";

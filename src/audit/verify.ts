@@ -1,4 +1,5 @@
 /** Walks a chain in sequence order and names the first record that does not link or hash. */
+import { CreditgateError } from "../errors.js";
 import { type AuditRecord, type ChainHead, emptyHead, hashRecord } from "./chain.js";
 
 export type ChainVerification =
@@ -31,4 +32,13 @@ export async function verifyChain(
     count++;
   }
   return { ok: true, count, head };
+}
+
+/** For callers that must not go on with a broken chain (start-up checks, the export command). */
+export function assertChainIntact(result: ChainVerification): void {
+  if (result.ok) return;
+  throw new CreditgateError("AUDIT_CHAIN_BROKEN", {
+    message: `the audit chain is broken at seq ${result.brokenSeq} (${result.reason})`,
+    details: { brokenSeq: result.brokenSeq, reason: result.reason, verified: result.count },
+  });
 }

@@ -3,6 +3,7 @@ import { canonicalize } from "../../src/audit/canonical.js";
 import { canonicalBody } from "../../src/audit/chain.js";
 import {
   type AuditRecord,
+  assertChainIntact,
   type ChainHead,
   emptyHead,
   linkRecord,
@@ -62,6 +63,19 @@ describe("hash chain", () => {
       brokenSeq: 3,
       reason: "prev_hash_mismatch",
     });
+  });
+
+  it("turns a broken chain into AUDIT_CHAIN_BROKEN naming the record", async () => {
+    const chain = buildChain(3);
+    chain[1] = { ...chain[1]!, at_ms: 0 };
+    const result = await verifyChain(chain);
+    expect(() => assertChainIntact(result)).toThrow(
+      expect.objectContaining({
+        code: "AUDIT_CHAIN_BROKEN",
+        details: { brokenSeq: 2, reason: "hash_mismatch", verified: 1 },
+      }),
+    );
+    expect(() => assertChainIntact({ ok: true, count: 0, head: emptyHead })).not.toThrow();
   });
 
   it("exports JSON Lines that re-verify", async () => {

@@ -23,4 +23,34 @@ describe("PostgreSQL store", () => {
       await client.end();
     }
   });
+
+  it("names the first tampered record when someone bypasses the append-only trigger", async () => {
+    const url = await createDatabase("tamper");
+    const store = await PostgresLedgerStore.open({ connectionString: url });
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      for (let i = 0; i < 4; i++) {
+        await store.grant({
+          tenant: "t",
+          key: `g${i}`,
+          class: "paid",
+          amount: 10 + i,
+          source: "s",
+        });
+      }
+      await client.query("ALTER TABLE audit_records DISABLE TRIGGER audit_append_only");
+      await client.query(
+        `UPDATE audit_records SET data = replace(data, '"amount":12', '"amount":99') WHERE seq = 3`,
+      );
+      expect(await store.verifyAudit()).toMatchObject({
+        ok: false,
+        brokenSeq: 3,
+        reason: "hash_mismatch",
+      });
+    } finally {
+      await client.end();
+      await store.close();
+    }
+  });
 });

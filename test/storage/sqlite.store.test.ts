@@ -36,4 +36,27 @@ describe("SQLite store", () => {
     ]);
     db.close();
   });
+
+  it("names the first tampered record when someone bypasses the append-only trigger", async () => {
+    const path = join(dir, "tamper.db");
+    const store = SqliteLedgerStore.open({ path });
+    for (let i = 0; i < 4; i++) {
+      await store.grant({ tenant: "t", key: `g${i}`, class: "paid", amount: 10 + i, source: "s" });
+    }
+    const db = new Database(path);
+    db.exec("DROP TRIGGER audit_no_update");
+    db.prepare(
+      "UPDATE audit_records SET data = replace(data, '\"amount\":12', '\"amount\":99') WHERE seq = 3",
+    ).run();
+    db.close();
+    expect(await store.verifyAudit()).toMatchObject({
+      ok: false,
+      brokenSeq: 3,
+      reason: "hash_mismatch",
+    });
+    expect((await store.checkInvariants()).problems).toContain(
+      "audit chain broken at seq 3 (hash_mismatch)",
+    );
+    await store.close();
+  });
 });
