@@ -188,14 +188,39 @@ function table(
     `Run ${meta.date}, ${meta.cpus} CPUs, ${meta.callers} concurrent callers, ${meta.seconds} s per cell. Ledger debits`,
     "carry a usage-counter increment and a decision audit record (hash-chained), in the same transaction.",
     "",
-    "| store | workload | raw debits/s | raw p50 / p99 ms | ledger debits/s | ledger p50 / p99 ms | ledger ÷ raw | debits per commit |",
-    "|---|---|---:|---:|---:|---:|---:|---:|",
-    ...rows.map(
-      (r) =>
-        `| ${r.store} | ${r.workload} | ${fmt(r.raw.perSecond)} | ${ms(r.raw.p50Ms)} / ${ms(r.raw.p99Ms)} | ${fmt(r.ledger.perSecond)} | ${ms(r.ledger.p50Ms)} / ${ms(r.ledger.p99Ms)} | ${(r.ledger.perSecond / r.raw.perSecond).toFixed(2)}× | ${r.ledger.opsPerBatch.toFixed(1)} |`,
+    ...markdownTable(
+      [
+        "store",
+        "workload",
+        "raw debits/s",
+        "raw p50 / p99 ms",
+        "ledger debits/s",
+        "ledger p50 / p99 ms",
+        "ledger ÷ raw",
+        "debits per commit",
+      ],
+      rows.map((r) => [
+        r.store,
+        r.workload,
+        fmt(r.raw.perSecond),
+        `${ms(r.raw.p50Ms)} / ${ms(r.raw.p99Ms)}`,
+        fmt(r.ledger.perSecond),
+        `${ms(r.ledger.p50Ms)} / ${ms(r.ledger.p99Ms)}`,
+        `${(r.ledger.perSecond / r.raw.perSecond).toFixed(2)}×`,
+        r.ledger.opsPerBatch.toFixed(1),
+      ]),
     ),
   ];
   return lines.join("\n");
+}
+
+/** A padded table as the formatter writes it: text columns left-aligned, numbers right-aligned. */
+function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join(" | ")} |`;
+  const rule = `| ${widths.map((w, c) => (c < 2 ? "-".repeat(w) : `${"-".repeat(w - 1)}:`)).join(" | ")} |`;
+  return [line(header), rule, ...rows.map(line)];
 }
 
 function updateReadme(body: string): void {
