@@ -1,0 +1,38 @@
+/** The service configuration, as validated by schemas/config.schema.json. */
+
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly body_limit_bytes: number;
+  readonly rate_limit: { readonly requests_per_second: number; readonly burst: number };
+  readonly shutdown_grace_ms: number;
+}
+
+export interface StoreConfig {
+  readonly kind: "sqlite" | "postgres";
+  readonly sqlite?: { readonly path: string; readonly synchronous: "FULL" | "NORMAL" };
+  readonly postgres?: { readonly url: string; readonly pool_size: number };
+}
+
+export interface PolicyConfig {
+  readonly bundle: string;
+  readonly public_key: string;
+  readonly algorithm: "ES256" | "ES384" | "ES512" | "RS256" | "PS256" | "EdDSA";
+  readonly allow_unsigned: boolean;
+  readonly watch: boolean;
+}
+
+export interface IdentityConfig {
+  /** Issuer entries, each validated by schemas/identity-issuer.schema.json. */
+  readonly issuers: readonly Readonly<Record<string, unknown>>[];
+  readonly dev_issuer: boolean;
+}
+
+export interface Config {
+  readonly server: ServerConfig;
+  readonly store: StoreConfig;
+  readonly policy: PolicyConfig;
+  readonly identity: IdentityConfig;
+  readonly audit: { readonly mask_fields: readonly string[] };
+  readonly holds: { readonly default_ttl_ms: number };
+}
