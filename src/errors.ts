@@ -58,9 +58,17 @@ export const errorSpecs = {
   },
 
   // --- bundle verification and loading ---------------------------------------------------
-  BUNDLE_NOT_FOUND: { status: 503, message: "no policy bundle at the configured path", retryable: false },
+  BUNDLE_NOT_FOUND: {
+    status: 503,
+    message: "no policy bundle at the configured path",
+    retryable: false,
+  },
   BUNDLE_TOO_LARGE: { status: 422, message: "the bundle exceeds its size limit", retryable: false },
-  BUNDLE_MALFORMED: { status: 422, message: "the bundle is not a valid bundle archive", retryable: false },
+  BUNDLE_MALFORMED: {
+    status: 422,
+    message: "the bundle is not a valid bundle archive",
+    retryable: false,
+  },
   BUNDLE_UNSIGNED: { status: 422, message: "the bundle carries no signature", retryable: false },
   BUNDLE_SIGNATURE_INVALID: {
     status: 422,
@@ -72,13 +80,21 @@ export const errorSpecs = {
     message: "a bundle file does not match the digest its signature covers",
     retryable: false,
   },
-  BUNDLE_MANIFEST_INVALID: { status: 422, message: "the bundle manifest is invalid", retryable: false },
+  BUNDLE_MANIFEST_INVALID: {
+    status: 422,
+    message: "the bundle manifest is invalid",
+    retryable: false,
+  },
   BUNDLE_INCOMPATIBLE: {
     status: 422,
     message: "the bundle's Wasm module is incompatible with this engine",
     retryable: false,
   },
-  SIGNING_KEY_INVALID: { status: 500, message: "a signing or verification key is invalid", retryable: false },
+  SIGNING_KEY_INVALID: {
+    status: 500,
+    message: "a signing or verification key is invalid",
+    retryable: false,
+  },
 
   // --- evaluation ------------------------------------------------------------------------
   POLICY_INPUT_INVALID: {
@@ -99,9 +115,21 @@ export const errorSpecs = {
   },
 
   // --- HTTP requests ---------------------------------------------------------------------
-  REQUEST_INVALID: { status: 400, message: "the request does not match its schema", retryable: false },
-  REQUEST_MALFORMED: { status: 400, message: "the request body is not valid JSON", retryable: false },
-  REQUEST_TOO_LARGE: { status: 413, message: "the request body exceeds its size limit", retryable: false },
+  REQUEST_INVALID: {
+    status: 400,
+    message: "the request does not match its schema",
+    retryable: false,
+  },
+  REQUEST_MALFORMED: {
+    status: 400,
+    message: "the request body is not valid JSON",
+    retryable: false,
+  },
+  REQUEST_TOO_LARGE: {
+    status: 413,
+    message: "the request body exceeds its size limit",
+    retryable: false,
+  },
   REQUEST_UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
     message: "the request body must be application/json",
@@ -123,7 +151,11 @@ export const errorSpecs = {
     message: "the ledger store does not run with the configured durability",
     retryable: false,
   },
-  STORE_MIGRATION_FAILED: { status: 500, message: "a ledger store migration failed", retryable: false },
+  STORE_MIGRATION_FAILED: {
+    status: 500,
+    message: "a ledger store migration failed",
+    retryable: false,
+  },
   STORE_CLOSED: { status: 503, message: "the ledger store is closed", retryable: false },
   LEDGER_INVARIANT_VIOLATED: {
     status: 500,
@@ -132,28 +164,64 @@ export const errorSpecs = {
   },
 
   // --- audit -----------------------------------------------------------------------------
-  AUDIT_CHAIN_BROKEN: { status: 500, message: "the audit hash chain does not verify", retryable: false },
+  AUDIT_CHAIN_BROKEN: {
+    status: 500,
+    message: "the audit hash chain does not verify",
+    retryable: false,
+  },
 
   // --- identity ----------------------------------------------------------------------------
   AUTH_TOKEN_MISSING: { status: 401, message: "no bearer token was presented", retryable: false },
-  AUTH_TOKEN_MALFORMED: { status: 401, message: "the bearer token is not a well-formed JWT", retryable: false },
-  AUTH_TOKEN_TOO_LARGE: { status: 401, message: "the bearer token exceeds its size limit", retryable: false },
+  AUTH_TOKEN_MALFORMED: {
+    status: 401,
+    message: "the bearer token is not a well-formed JWT",
+    retryable: false,
+  },
+  AUTH_TOKEN_TOO_LARGE: {
+    status: 401,
+    message: "the bearer token exceeds its size limit",
+    retryable: false,
+  },
   AUTH_TOKEN_INVALID: {
     status: 401,
     message: "the token's signature, algorithm, key or header is not acceptable",
     retryable: false,
   },
-  AUTH_TOKEN_EXPIRED: { status: 401, message: "the token has expired or is too old", retryable: false },
-  AUTH_TOKEN_NOT_YET_VALID: { status: 401, message: "the token is not valid yet", retryable: false },
-  AUTH_ISSUER_UNKNOWN: { status: 401, message: "the token's issuer is not trusted", retryable: false },
-  AUTH_AUDIENCE_MISMATCH: { status: 401, message: "the token is not meant for this audience", retryable: false },
+  AUTH_TOKEN_EXPIRED: {
+    status: 401,
+    message: "the token has expired or is too old",
+    retryable: false,
+  },
+  AUTH_TOKEN_NOT_YET_VALID: {
+    status: 401,
+    message: "the token is not valid yet",
+    retryable: false,
+  },
+  AUTH_ISSUER_UNKNOWN: {
+    status: 401,
+    message: "the token's issuer is not trusted",
+    retryable: false,
+  },
+  AUTH_AUDIENCE_MISMATCH: {
+    status: 401,
+    message: "the token is not meant for this audience",
+    retryable: false,
+  },
   AUTH_CLAIMS_INVALID: {
     status: 401,
     message: "the token's claims are missing or do not map to a principal",
     retryable: false,
   },
-  AUTH_TOKEN_REVOKED: { status: 401, message: "the token or its principal has been revoked", retryable: false },
-  AUTH_FORBIDDEN: { status: 403, message: "the identity is not allowed on this route", retryable: false },
+  AUTH_TOKEN_REVOKED: {
+    status: 401,
+    message: "the token or its principal has been revoked",
+    retryable: false,
+  },
+  AUTH_FORBIDDEN: {
+    status: 403,
+    message: "the identity is not allowed on this route",
+    retryable: false,
+  },
   AUTH_JWKS_UNAVAILABLE: {
     status: 503,
     message: "the issuer's signing keys could not be fetched",
@@ -184,7 +252,10 @@ export class CreditgateError extends Error {
 
   constructor(code: ErrorCode, options: CreditgateErrorOptions = {}) {
     const spec: ErrorSpec = errorSpecs[code];
-    super(options.message ?? spec.message, options.cause === undefined ? {} : { cause: options.cause });
+    super(
+      options.message ?? spec.message,
+      options.cause === undefined ? {} : { cause: options.cause },
+    );
     this.name = "CreditgateError";
     this.code = code;
     this.status = spec.status;

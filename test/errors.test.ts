@@ -35,7 +35,12 @@ describe("the error registry", () => {
 
   it("carries code, status and retryability on the thrown error", () => {
     const error = new CreditgateError("BUNDLE_UNSIGNED", { details: { file: "x" } });
-    expect(error).toMatchObject({ code: "BUNDLE_UNSIGNED", status: 422, retryable: false, details: { file: "x" } });
+    expect(error).toMatchObject({
+      code: "BUNDLE_UNSIGNED",
+      status: 422,
+      retryable: false,
+      details: { file: "x" },
+    });
     expect(error.message).toBe(errorSpecs.BUNDLE_UNSIGNED.message);
   });
 });

@@ -27,8 +27,13 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
         throw new UsageError(`unknown command "${command}"`);
     }
   } catch (error) {
-    if (error instanceof UsageError || (error as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-      io.stderr(`creditgate: ${(error as Error).message}\n\n${command === "policy" ? policyHelp : help}`);
+    if (
+      error instanceof UsageError ||
+      (error as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION"
+    ) {
+      io.stderr(
+        `creditgate: ${(error as Error).message}\n\n${command === "policy" ? policyHelp : help}`,
+      );
       return 2;
     }
     if (isCreditgateError(error)) {

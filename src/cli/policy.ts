@@ -5,8 +5,8 @@ import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { CreditgateError } from "../errors.js";
 import { packageRoot } from "../paths.js";
-import { readBundleFile } from "../policy/bundle.js";
 import { buildBundle, defaultLayout } from "../policy/build.js";
+import { readBundleFile } from "../policy/bundle.js";
 import { PolicyEvaluator } from "../policy/evaluator.js";
 import { loadVerificationKey } from "../policy/keys.js";
 import { runPolicyTests } from "../policy/policy-test.js";
@@ -34,10 +34,18 @@ Options:
 export const devSigningKeyPath = join(packageRoot, "keys", "dev", "bundle-signing.key.pem");
 export const devPublicKeyPath = join(packageRoot, "keys", "dev", "bundle-signing.pub.pem");
 
-function keyPaths(io: CliIO, values: { "public-key"?: string | undefined; "signing-key"?: string | undefined; "signing-alg"?: string | undefined }) {
+function keyPaths(
+  io: CliIO,
+  values: {
+    "public-key"?: string | undefined;
+    "signing-key"?: string | undefined;
+    "signing-alg"?: string | undefined;
+  },
+) {
   return {
     publicKeyPath: values["public-key"] ?? io.env.CREDITGATE_BUNDLE_PUBLIC_KEY ?? devPublicKeyPath,
-    signingKeyPath: values["signing-key"] ?? io.env.CREDITGATE_BUNDLE_SIGNING_KEY ?? devSigningKeyPath,
+    signingKeyPath:
+      values["signing-key"] ?? io.env.CREDITGATE_BUNDLE_SIGNING_KEY ?? devSigningKeyPath,
     algorithm: values["signing-alg"] ?? io.env.CREDITGATE_BUNDLE_SIGNING_ALG ?? "ES256",
   };
 }
@@ -70,7 +78,9 @@ export async function policyCommand(args: readonly string[], io: CliIO): Promise
   switch (command) {
     case "build": {
       if (keys.signingKeyPath === devSigningKeyPath && !values.check) {
-        io.stderr("note: signing with the DEVELOPMENT key in keys/dev; set CREDITGATE_BUNDLE_SIGNING_KEY for real bundles\n");
+        io.stderr(
+          "note: signing with the DEVELOPMENT key in keys/dev; set CREDITGATE_BUNDLE_SIGNING_KEY for real bundles\n",
+        );
       }
       const report = await buildBundle({
         layout,
@@ -87,7 +97,10 @@ export async function policyCommand(args: readonly string[], io: CliIO): Promise
     }
     case "verify": {
       const bundle = await readBundleFile(bundlePath, {
-        verificationKey: await loadVerificationKey({ publicKeyPath: keys.publicKeyPath, algorithm: keys.algorithm }),
+        verificationKey: await loadVerificationKey({
+          publicKeyPath: keys.publicKeyPath,
+          algorithm: keys.algorithm,
+        }),
         allowUnsigned: values["allow-unsigned"] ?? false,
       });
       // Instantiating the module proves the Wasm is loadable, not only well signed.
@@ -103,10 +116,16 @@ export async function policyCommand(args: readonly string[], io: CliIO): Promise
       try {
         input = parseYaml(await readFile(resolve(io.cwd, values.input), "utf8"));
       } catch (cause) {
-        throw new CreditgateError("POLICY_INPUT_INVALID", { message: `cannot read input ${values.input}`, cause });
+        throw new CreditgateError("POLICY_INPUT_INVALID", {
+          message: `cannot read input ${values.input}`,
+          cause,
+        });
       }
       const bundle = await readBundleFile(bundlePath, {
-        verificationKey: await loadVerificationKey({ publicKeyPath: keys.publicKeyPath, algorithm: keys.algorithm }),
+        verificationKey: await loadVerificationKey({
+          publicKeyPath: keys.publicKeyPath,
+          algorithm: keys.algorithm,
+        }),
         allowUnsigned: values["allow-unsigned"] ?? false,
       });
       const evaluator = await PolicyEvaluator.create(bundle);

@@ -107,10 +107,14 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
         cause,
       });
     }
-    if (!isObject(fromFile)) violations.push({ path: "", message: "the configuration file must hold a mapping" });
+    if (!isObject(fromFile))
+      violations.push({ path: "", message: "the configuration file must hold a mapping" });
   }
 
-  const merged = merge(structuredClone(defaultConfig) as unknown as Json, isObject(fromFile) ? fromFile : {}) as {
+  const merged = merge(
+    structuredClone(defaultConfig) as unknown as Json,
+    isObject(fromFile) ? fromFile : {},
+  ) as {
     [key: string]: Json;
   };
   for (const override of envOverrides) {
@@ -120,12 +124,18 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     if (override.type === "integer") {
       value = /^-?\d+$/.test(raw) ? Number(raw) : Number.NaN;
       if (Number.isNaN(value)) {
-        violations.push({ path: `$${override.variable}`, message: `must be an integer, got "${raw}"` });
+        violations.push({
+          path: `$${override.variable}`,
+          message: `must be an integer, got "${raw}"`,
+        });
         continue;
       }
     } else if (override.type === "boolean") {
       if (raw !== "true" && raw !== "false") {
-        violations.push({ path: `$${override.variable}`, message: `must be true or false, got "${raw}"` });
+        violations.push({
+          path: `$${override.variable}`,
+          message: `must be true or false, got "${raw}"`,
+        });
         continue;
       }
       value = raw === "true";
@@ -133,7 +143,11 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     setPath(merged, override.path, value);
   }
   // Choosing postgres by URL alone should not also demand the pool size.
-  if (isObject(merged.store) && isObject(merged.store.postgres) && merged.store.postgres.pool_size === undefined) {
+  if (
+    isObject(merged.store) &&
+    isObject(merged.store.postgres) &&
+    merged.store.postgres.pool_size === undefined
+  ) {
     merged.store.postgres.pool_size = 10;
   }
 
@@ -152,9 +166,15 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     ...config,
     store: {
       ...config.store,
-      ...(config.store.sqlite ? { sqlite: { ...config.store.sqlite, path: at(config.store.sqlite.path) } } : {}),
+      ...(config.store.sqlite
+        ? { sqlite: { ...config.store.sqlite, path: at(config.store.sqlite.path) } }
+        : {}),
     },
-    policy: { ...config.policy, bundle: at(config.policy.bundle), public_key: at(config.policy.public_key) },
+    policy: {
+      ...config.policy,
+      bundle: at(config.policy.bundle),
+      public_key: at(config.policy.public_key),
+    },
   };
   return deepFreeze(resolved);
 }

@@ -83,7 +83,8 @@ export class Histogram implements Metric {
       series = { counts: this.buckets.map(() => 0), sum: 0, count: 0 };
       this.#series.set(key, series);
     }
-    for (let i = 0; i < this.buckets.length; i++) if (value <= (this.buckets[i] as number)) series.counts[i]! += 1;
+    for (let i = 0; i < this.buckets.length; i++)
+      if (value <= (this.buckets[i] as number)) series.counts[i]! += 1;
     series.sum += value;
     series.count += 1;
   }

@@ -11,9 +11,18 @@ import { type BundleTrust, readBundleFile } from "./bundle.js";
 import { type EvaluatorOptions, PolicyEvaluator } from "./evaluator.js";
 
 export type ActivationEvent =
-  | { readonly kind: "activated"; readonly revision: string; readonly digest: string; readonly previousRevision: string | null }
+  | {
+      readonly kind: "activated";
+      readonly revision: string;
+      readonly digest: string;
+      readonly previousRevision: string | null;
+    }
   | { readonly kind: "unchanged"; readonly revision: string; readonly digest: string }
-  | { readonly kind: "rejected"; readonly error: CreditgateError; readonly keptRevision: string | null };
+  | {
+      readonly kind: "rejected";
+      readonly error: CreditgateError;
+      readonly keptRevision: string | null;
+    };
 
 export interface ActivePolicyOptions {
   readonly bundlePath: string;
@@ -26,7 +35,10 @@ export interface ActivePolicyOptions {
 
 function asCreditgateError(error: unknown): CreditgateError {
   if (error instanceof CreditgateError) return error;
-  return new CreditgateError("BUNDLE_MALFORMED", { message: (error as Error).message, cause: error });
+  return new CreditgateError("BUNDLE_MALFORMED", {
+    message: (error as Error).message,
+    cause: error,
+  });
 }
 
 export class ActivePolicy {
@@ -46,7 +58,12 @@ export class ActivePolicy {
     const bundle = await readBundleFile(options.bundlePath, options.trust);
     const evaluator = await PolicyEvaluator.create(bundle, options.evaluator);
     const active = new ActivePolicy(evaluator, options);
-    options.onActivation?.({ kind: "activated", revision: bundle.revision, digest: bundle.digest, previousRevision: null });
+    options.onActivation?.({
+      kind: "activated",
+      revision: bundle.revision,
+      digest: bundle.digest,
+      previousRevision: null,
+    });
     return active;
   }
 
@@ -73,10 +90,19 @@ export class ActivePolicy {
         const next = await PolicyEvaluator.create(bundle, this.#options.evaluator);
         const previousRevision = this.#current.revision;
         this.#current = next;
-        event = { kind: "activated", revision: next.revision, digest: next.digest, previousRevision };
+        event = {
+          kind: "activated",
+          revision: next.revision,
+          digest: next.digest,
+          previousRevision,
+        };
       }
     } catch (error) {
-      event = { kind: "rejected", error: asCreditgateError(error), keptRevision: this.#current.revision };
+      event = {
+        kind: "rejected",
+        error: asCreditgateError(error),
+        keptRevision: this.#current.revision,
+      };
     }
     this.#options.onActivation?.(event);
     return event;

@@ -63,13 +63,18 @@ async function listRego(dir: string, base = dir): Promise<string[]> {
   const out: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const full = join(dir, entry.name);
-    if (entry.isDirectory() && !entry.name.startsWith(".")) out.push(...(await listRego(full, base)));
+    if (entry.isDirectory() && !entry.name.startsWith("."))
+      out.push(...(await listRego(full, base)));
     else if (entry.isFile() && entry.name.endsWith(".rego")) out.push(relative(base, full));
   }
   return out.sort();
 }
 
-function toolFailure(code: "POLICY_CHECK_FAILED" | "POLICY_LINT_FAILED" | "TOOLCHAIN_FAILED", what: string, result: ToolResult) {
+function toolFailure(
+  code: "POLICY_CHECK_FAILED" | "POLICY_LINT_FAILED" | "TOOLCHAIN_FAILED",
+  what: string,
+  result: ToolResult,
+) {
   const output = `${result.stdout}${result.stderr}`.trim();
   return new CreditgateError(code, { message: `${what}:\n${output}`, details: { output } });
 }
@@ -81,7 +86,11 @@ function toolFailure(code: "POLICY_CHECK_FAILED" | "POLICY_LINT_FAILED" | "TOOLC
 export async function stagePolicy(
   layout: BuildLayout,
   options: { readonly includeTests: boolean; readonly data?: Record<string, unknown> },
-): Promise<{ readonly dir: string; readonly data: Record<string, unknown>; cleanup(): Promise<void> }> {
+): Promise<{
+  readonly dir: string;
+  readonly data: Record<string, unknown>;
+  cleanup(): Promise<void>;
+}> {
   const data = options.data ?? (await loadPolicyData(layout.dataDir));
   const dir = await mkdtemp(join(tmpdir(), "creditgate-stage-"));
   for (const file of await listRego(layout.policiesDir)) {
@@ -123,12 +132,21 @@ export async function buildBundle(options: BuildOptions): Promise<BuildReport> {
   const buildStage = await stagePolicy(layout, { includeTests: false, data });
   try {
     step("check");
-    const check = await runTool("opa", ["check", "--strict", "--v1-compatible", "."], { cwd: checkStage.dir });
-    if (check.exitCode !== 0) throw toolFailure("POLICY_CHECK_FAILED", "opa check --strict failed", check);
+    const check = await runTool("opa", ["check", "--strict", "--v1-compatible", "."], {
+      cwd: checkStage.dir,
+    });
+    if (check.exitCode !== 0)
+      throw toolFailure("POLICY_CHECK_FAILED", "opa check --strict failed", check);
     steps.push("check");
 
     step("format");
-    const format = await runTool("opa", ["fmt", "--list", "--fail", "--v1-compatible", layout.policiesDir]);
+    const format = await runTool("opa", [
+      "fmt",
+      "--list",
+      "--fail",
+      "--v1-compatible",
+      layout.policiesDir,
+    ]);
     const unformatted = format.stdout.trim();
     if (format.exitCode !== 0 || unformatted !== "") {
       throw new CreditgateError("POLICY_FORMAT_FAILED", {
@@ -140,8 +158,11 @@ export async function buildBundle(options: BuildOptions): Promise<BuildReport> {
 
     if (!options.skipLint) {
       step("lint");
-      const lint = await runTool("regal", ["lint", "--no-color", layout.policiesDir], { cwd: layout.root });
-      if (lint.exitCode !== 0) throw toolFailure("POLICY_LINT_FAILED", "regal lint found violations", lint);
+      const lint = await runTool("regal", ["lint", "--no-color", layout.policiesDir], {
+        cwd: layout.root,
+      });
+      if (lint.exitCode !== 0)
+        throw toolFailure("POLICY_LINT_FAILED", "regal lint found violations", lint);
       steps.push("lint");
     }
 
@@ -149,13 +170,31 @@ export async function buildBundle(options: BuildOptions): Promise<BuildReport> {
     const revision = await sourceRevision(layout.root);
     const outDir = await mkdtemp(join(tmpdir(), "creditgate-bundle-"));
     const built = join(outDir, "bundle.tar.gz");
-    const args = ["build", "-b", ".", "-t", "wasm", "-e", decisionEntrypoint, "--revision", revision, "-o", built];
+    const args = [
+      "build",
+      "-b",
+      ".",
+      "-t",
+      "wasm",
+      "-e",
+      decisionEntrypoint,
+      "--revision",
+      revision,
+      "-o",
+      built,
+    ];
     if (options.signing !== undefined) {
-      args.push("--signing-key", options.signing.privateKeyPath, "--signing-alg", options.signing.algorithm);
+      args.push(
+        "--signing-key",
+        options.signing.privateKeyPath,
+        "--signing-alg",
+        options.signing.algorithm,
+      );
     }
     try {
       const compile = await runTool("opa", args, { cwd: buildStage.dir });
-      if (compile.exitCode !== 0) throw toolFailure("POLICY_CHECK_FAILED", "opa build -t wasm failed", compile);
+      if (compile.exitCode !== 0)
+        throw toolFailure("POLICY_CHECK_FAILED", "opa build -t wasm failed", compile);
       steps.push("compile");
       const bytes = await readFile(built);
 
@@ -165,7 +204,10 @@ export async function buildBundle(options: BuildOptions): Promise<BuildReport> {
         try {
           committed = await readFile(layout.bundleFile);
         } catch (cause) {
-          throw new CreditgateError("BUNDLE_OUT_OF_DATE", { message: `no committed bundle at ${layout.bundleFile}`, cause });
+          throw new CreditgateError("BUNDLE_OUT_OF_DATE", {
+            message: `no committed bundle at ${layout.bundleFile}`,
+            cause,
+          });
         }
         const differences = bundleDifferences(committed, bytes);
         if (differences.length > 0) {

@@ -49,7 +49,10 @@ export async function readBundleFile(path: string, trust: BundleTrust): Promise<
   return readBundleBytes(await readFile(path), trust);
 }
 
-export async function readBundleBytes(archive: Uint8Array, trust: BundleTrust): Promise<LoadedBundle> {
+export async function readBundleBytes(
+  archive: Uint8Array,
+  trust: BundleTrust,
+): Promise<LoadedBundle> {
   const files = readTarGz(archive, trust.limits ?? defaultArchiveLimits);
 
   let signedBy: string | null = null;
@@ -73,7 +76,10 @@ export async function readBundleBytes(archive: Uint8Array, trust: BundleTrust): 
     try {
       data = JSON.parse(Buffer.from(dataBytes).toString("utf8")) as Record<string, unknown>;
     } catch (cause) {
-      throw new CreditgateError("BUNDLE_MALFORMED", { message: "data.json is not valid JSON", cause });
+      throw new CreditgateError("BUNDLE_MALFORMED", {
+        message: "data.json is not valid JSON",
+        cause,
+      });
     }
     if (typeof data !== "object" || data === null || Array.isArray(data)) {
       throw new CreditgateError("BUNDLE_MALFORMED", { message: "data.json must hold an object" });

@@ -31,7 +31,10 @@ function pointerSegments(pointer: string): string[] {
 
 export function formatDataViolations(violations: readonly DataViolation[]): string {
   return violations
-    .map((v) => `${v.file}${v.line === undefined ? "" : `:${v.line}`} ${v.path === "" ? "/" : v.path}: ${v.message}`)
+    .map(
+      (v) =>
+        `${v.file}${v.line === undefined ? "" : `:${v.line}`} ${v.path === "" ? "/" : v.path}: ${v.message}`,
+    )
     .join("\n");
 }
 
@@ -54,7 +57,11 @@ export async function loadPolicyData(dataDir: string): Promise<Record<string, un
     }
     const size = (await stat(join(dataDir, fileName))).size;
     if (size > limits.policyDataFileBytesMax) {
-      violations.push({ file, path: "", message: `file is ${size} bytes, limit ${limits.policyDataFileBytesMax}` });
+      violations.push({
+        file,
+        path: "",
+        message: `file is ${size} bytes, limit ${limits.policyDataFileBytesMax}`,
+      });
       continue;
     }
     const lineCounter = new LineCounter();
@@ -73,11 +80,17 @@ export async function loadPolicyData(dataDir: string): Promise<Record<string, un
     const content: unknown = doc.toJS({ maxAliasCount: 100 });
     const schemaName = `policy-data/${name}`;
     if (!hasSchema(schemaName)) {
-      violations.push({ file, path: "", message: `no schema schemas/${schemaName}.schema.json for this data file` });
+      violations.push({
+        file,
+        path: "",
+        message: `no schema schemas/${schemaName}.schema.json for this data file`,
+      });
       continue;
     }
     for (const violation of validate(schemaName, content)) {
-      const node = doc.getIn(pointerSegments(violation.path), true) as { range?: [number, number, number] } | undefined;
+      const node = doc.getIn(pointerSegments(violation.path), true) as
+        | { range?: [number, number, number] }
+        | undefined;
       const offset = node?.range?.[0];
       violations.push({
         file,
@@ -102,7 +115,11 @@ export async function loadPolicyData(dataDir: string): Promise<Record<string, un
 export function stableJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v !== null && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) =>
+            a < b ? -1 : a > b ? 1 : 0,
+          ),
+        )
       : v,
   );
 }

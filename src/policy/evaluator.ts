@@ -41,7 +41,10 @@ export class PolicyEvaluator {
     this.#validateInput = validateInput;
   }
 
-  static async create(bundle: LoadedBundle, options: EvaluatorOptions = {}): Promise<PolicyEvaluator> {
+  static async create(
+    bundle: LoadedBundle,
+    options: EvaluatorOptions = {},
+  ): Promise<PolicyEvaluator> {
     const initial = options.memoryPagesInitial ?? limits.policyMemoryPagesInitial;
     const maximum = options.memoryPagesMax ?? limits.policyMemoryPagesMax;
     let policy: LoadedPolicy;
@@ -91,7 +94,9 @@ export class PolicyEvaluator {
         cause: thrown,
       });
     }
-    const first = Array.isArray(resultSet) ? (resultSet[0] as { result?: unknown } | undefined) : undefined;
+    const first = Array.isArray(resultSet)
+      ? (resultSet[0] as { result?: unknown } | undefined)
+      : undefined;
     if (first === undefined || first.result === undefined) {
       throw new CreditgateError("POLICY_UNDEFINED", {
         message: `${decisionEntrypoint} is undefined for this input`,

@@ -65,8 +65,10 @@ export function mismatches(result: DecisionResult, want: GoldenWant): string[] {
   const out: string[] = [];
   const show = (value: unknown) => JSON.stringify(value);
   if (result.allow !== want.allow) out.push(`allow: want ${want.allow}, got ${result.allow}`);
-  if (want.cost !== undefined && result.cost !== want.cost) out.push(`cost: want ${want.cost}, got ${result.cost}`);
-  if (want.hold !== undefined && result.hold !== want.hold) out.push(`hold: want ${want.hold}, got ${result.hold}`);
+  if (want.cost !== undefined && result.cost !== want.cost)
+    out.push(`cost: want ${want.cost}, got ${result.cost}`);
+  if (want.hold !== undefined && result.hold !== want.hold)
+    out.push(`hold: want ${want.hold}, got ${result.hold}`);
   if (want.draw_order !== undefined && !deepEqual(result.draw_order, want.draw_order)) {
     out.push(`draw_order: want ${show(want.draw_order)}, got ${show(result.draw_order)}`);
   }
@@ -76,7 +78,8 @@ export function mismatches(result: DecisionResult, want: GoldenWant): string[] {
   }
   for (const [key, value] of Object.entries(want.obligations ?? {})) {
     const got = (result.obligations as Record<string, unknown>)[key];
-    if (!deepEqual(got, value)) out.push(`obligations.${key}: want ${show(value)}, got ${show(got)}`);
+    if (!deepEqual(got, value))
+      out.push(`obligations.${key}: want ${show(value)}, got ${show(got)}`);
   }
   return out;
 }
@@ -87,12 +90,23 @@ export interface GoldenOutcome {
   readonly problems: readonly string[];
 }
 
-export function runGoldenCases(evaluator: PolicyEvaluator, cases: readonly GoldenCase[]): GoldenOutcome[] {
+export function runGoldenCases(
+  evaluator: PolicyEvaluator,
+  cases: readonly GoldenCase[],
+): GoldenOutcome[] {
   return cases.map((c) => {
     try {
-      return { file: c.file, description: c.description, problems: mismatches(evaluator.evaluate(c.input), c.want) };
+      return {
+        file: c.file,
+        description: c.description,
+        problems: mismatches(evaluator.evaluate(c.input), c.want),
+      };
     } catch (error) {
-      return { file: c.file, description: c.description, problems: [`evaluation failed: ${(error as Error).message}`] };
+      return {
+        file: c.file,
+        description: c.description,
+        problems: [`evaluation failed: ${(error as Error).message}`],
+      };
     }
   });
 }

@@ -4,7 +4,14 @@ import { type CryptoKey, importPKCS8, importSPKI } from "jose";
 import { CreditgateError } from "../errors.js";
 
 /** Asymmetric algorithms only: a shared secret would let every verifier forge bundles. */
-export const bundleSigningAlgorithms = ["ES256", "ES384", "ES512", "RS256", "PS256", "EdDSA"] as const;
+export const bundleSigningAlgorithms = [
+  "ES256",
+  "ES384",
+  "ES512",
+  "RS256",
+  "PS256",
+  "EdDSA",
+] as const;
 export type BundleSigningAlgorithm = (typeof bundleSigningAlgorithms)[number];
 
 export interface BundleVerificationKey {
@@ -36,7 +43,10 @@ async function readPem(path: string): Promise<string> {
   try {
     return await readFile(path, "utf8");
   } catch (cause) {
-    throw new CreditgateError("SIGNING_KEY_INVALID", { message: `cannot read key file ${path}`, cause });
+    throw new CreditgateError("SIGNING_KEY_INVALID", {
+      message: `cannot read key file ${path}`,
+      cause,
+    });
   }
 }
 

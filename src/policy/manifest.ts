@@ -26,11 +26,13 @@ export function parseManifest(bytes: Uint8Array | undefined): BundleManifest {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw invalid("not an object");
   const manifest = raw as Record<string, unknown>;
   const { revision, roots = [""], wasm, rego_version: regoVersion = 1 } = manifest;
-  if (typeof revision !== "string" || revision === "") throw invalid("revision must be a non-empty string");
+  if (typeof revision !== "string" || revision === "")
+    throw invalid("revision must be a non-empty string");
   if (!Array.isArray(roots) || !roots.every((root) => typeof root === "string")) {
     throw invalid("roots must be an array of strings");
   }
-  if (!Array.isArray(wasm)) throw invalid("has no wasm section: not built with `opa build -t wasm`");
+  if (!Array.isArray(wasm))
+    throw invalid("has no wasm section: not built with `opa build -t wasm`");
   const entries = wasm.map((entry: unknown) => {
     const { entrypoint, module } = (entry ?? {}) as Record<string, unknown>;
     if (typeof entrypoint !== "string" || typeof module !== "string") {
@@ -43,6 +45,7 @@ export function parseManifest(bytes: Uint8Array | undefined): BundleManifest {
   if (decision.module !== wasmModulePath) {
     throw invalid(`entrypoint "${decisionEntrypoint}" must live in /${wasmModulePath}`);
   }
-  if (regoVersion !== 1) throw invalid(`rego_version ${String(regoVersion)} is not supported (Rego v1 only)`);
+  if (regoVersion !== 1)
+    throw invalid(`rego_version ${String(regoVersion)} is not supported (Rego v1 only)`);
   return { revision, roots, wasm: entries, regoVersion: 1 };
 }

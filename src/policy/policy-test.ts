@@ -6,8 +6,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreditgateError } from "../errors.js";
-import { readBundleFile } from "./bundle.js";
 import { type BuildLayout, buildBundle, stagePolicy } from "./build.js";
+import { readBundleFile } from "./bundle.js";
 import { PolicyEvaluator } from "./evaluator.js";
 import { type GoldenOutcome, loadGoldenCases, runGoldenCases } from "./golden.js";
 import { runTool } from "./toolchain.js";
@@ -26,7 +26,9 @@ interface OpaTestResult {
   readonly skip?: boolean;
 }
 
-export async function runOpaTests(layout: BuildLayout): Promise<{ passed: number; coveragePercent: number }> {
+export async function runOpaTests(
+  layout: BuildLayout,
+): Promise<{ passed: number; coveragePercent: number }> {
   const stage = await stagePolicy(layout, { includeTests: true });
   try {
     const tests = await runTool("opa", ["test", "--format", "json", "."], { cwd: stage.dir });
@@ -34,17 +36,22 @@ export async function runOpaTests(layout: BuildLayout): Promise<{ passed: number
     try {
       results = JSON.parse(tests.stdout) as OpaTestResult[];
     } catch {
-      throw new CreditgateError("POLICY_TEST_FAILED", { message: `opa test failed:\n${tests.stdout}${tests.stderr}` });
+      throw new CreditgateError("POLICY_TEST_FAILED", {
+        message: `opa test failed:\n${tests.stdout}${tests.stderr}`,
+      });
     }
     const failed = results.filter((r) => r.fail === true || r.error !== undefined);
     if (tests.exitCode !== 0 || failed.length > 0 || results.length === 0) {
       const names = failed.map((r) => `${r.package}.${r.name}`);
       throw new CreditgateError("POLICY_TEST_FAILED", {
-        message: results.length === 0 ? "no Rego tests found" : `Rego tests failed: ${names.join(", ")}`,
+        message:
+          results.length === 0 ? "no Rego tests found" : `Rego tests failed: ${names.join(", ")}`,
         details: { failed: names },
       });
     }
-    const coverage = await runTool("opa", ["test", "--coverage", "--format", "json", "."], { cwd: stage.dir });
+    const coverage = await runTool("opa", ["test", "--coverage", "--format", "json", "."], {
+      cwd: stage.dir,
+    });
     const report = JSON.parse(coverage.stdout) as { coverage?: number };
     return { passed: results.length, coveragePercent: report.coverage ?? 0 };
   } finally {
@@ -68,7 +75,9 @@ export async function runPolicyTests(options: {
   try {
     const outFile = join(outDir, "bundle.tar.gz");
     await buildBundle({ layout: options.layout, outFile, skipLint: true });
-    const evaluator = await PolicyEvaluator.create(await readBundleFile(outFile, { allowUnsigned: true }));
+    const evaluator = await PolicyEvaluator.create(
+      await readBundleFile(outFile, { allowUnsigned: true }),
+    );
     const golden = runGoldenCases(evaluator, await loadGoldenCases(options.fixturesDir));
     const failing = golden.filter((g) => g.problems.length > 0);
     if (failing.length > 0) {

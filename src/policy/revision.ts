@@ -13,8 +13,14 @@ export const sourcePaths = ["policies", "schemas"] as const;
 
 export async function sourceRevision(root: string): Promise<string> {
   try {
-    const { stdout: commit } = await run("git", ["log", "-1", "--format=%H", "--", ...sourcePaths], { cwd: root });
-    const { stdout: status } = await run("git", ["status", "--porcelain", "--", ...sourcePaths], { cwd: root });
+    const { stdout: commit } = await run(
+      "git",
+      ["log", "-1", "--format=%H", "--", ...sourcePaths],
+      { cwd: root },
+    );
+    const { stdout: status } = await run("git", ["status", "--porcelain", "--", ...sourcePaths], {
+      cwd: root,
+    });
     const sha = commit.trim();
     if (sha === "") return status.trim() === "" ? "uncommitted" : "uncommitted-dirty";
     return status.trim() === "" ? sha : `${sha}-dirty`;

@@ -36,7 +36,9 @@ function isStructuredDocument(path: string): boolean {
 
 /** Go's encoding/json escapes U+2028 and U+2029, JSON.stringify does not. */
 function encodeString(value: string): string {
-  return JSON.stringify(value).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  return JSON.stringify(value)
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
 }
 
 function canonicalJson(value: unknown, path: string): string {
@@ -108,7 +110,10 @@ function parsePayload(bytes: Uint8Array): SignaturePayload {
   try {
     payload = JSON.parse(Buffer.from(bytes).toString("utf8"));
   } catch (cause) {
-    throw new CreditgateError("BUNDLE_SIGNATURE_INVALID", { message: "signature payload is not JSON", cause });
+    throw new CreditgateError("BUNDLE_SIGNATURE_INVALID", {
+      message: "signature payload is not JSON",
+      cause,
+    });
   }
   const files = (payload as { files?: unknown }).files;
   const wellFormed =
@@ -165,7 +170,9 @@ export async function verifyBundleSignature(
   }
   const payload = parsePayload(verified.payload);
   if (key.scope !== undefined && payload.scope !== key.scope) {
-    throw new CreditgateError("BUNDLE_SIGNATURE_INVALID", { message: "bundle signature scope mismatch" });
+    throw new CreditgateError("BUNDLE_SIGNATURE_INVALID", {
+      message: "bundle signature scope mismatch",
+    });
   }
 
   const signed = new Map(payload.files.map((file) => [file.name.replace(/^\/+/, ""), file]));

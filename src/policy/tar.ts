@@ -52,7 +52,8 @@ function parsePax(body: Uint8Array): Map<string, string> {
   while (at < text.length) {
     const space = text.indexOf(" ", at);
     const length = Number.parseInt(text.slice(at, space), 10);
-    if (space === -1 || !Number.isInteger(length) || length <= 0) throw malformed("invalid PAX header");
+    if (space === -1 || !Number.isInteger(length) || length <= 0)
+      throw malformed("invalid PAX header");
     const record = text.slice(space + 1, at + length - 1);
     const eq = record.indexOf("=");
     if (eq === -1) throw malformed("invalid PAX record");
@@ -102,7 +103,8 @@ export function readTarGz(
   while (offset + blockBytes <= tar.length) {
     const header = tar.subarray(offset, offset + blockBytes);
     if (header.every((byte) => byte === 0)) break; // end-of-archive marker
-    if (readOctal(header, 148, 8) !== checksumOf(header)) throw malformed("header checksum mismatch");
+    if (readOctal(header, 148, 8) !== checksumOf(header))
+      throw malformed("header checksum mismatch");
     const size = readOctal(header, 124, 12);
     const type = String.fromCharCode(header[156] as number);
     const prefix = readString(header, 345, 155);
@@ -118,7 +120,8 @@ export function readTarGz(
       continue;
     }
     if (type === "g" || type === "5") continue; // global PAX header, directory
-    if (type !== "0" && type !== "\0") throw malformed(`entry "${name}" has unsupported type "${type}"`);
+    if (type !== "0" && type !== "\0")
+      throw malformed(`entry "${name}" has unsupported type "${type}"`);
 
     const path = normalizeArchivePath(paxPath ?? name);
     paxPath = undefined;

@@ -15,7 +15,8 @@ const overrideVariable: Readonly<Record<Tool, string>> = { opa: "OPA_BIN", regal
 
 export function toolPath(tool: Tool): string {
   const override = process.env[overrideVariable[tool]];
-  const candidate = override !== undefined && override !== "" ? override : join(packageRoot, ".tools", "bin", tool);
+  const candidate =
+    override !== undefined && override !== "" ? override : join(packageRoot, ".tools", "bin", tool);
   try {
     accessSync(candidate, constants.X_OK);
   } catch {
@@ -51,7 +52,12 @@ export function runTool(
     child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
     child.on("error", (cause) =>
-      reject(new CreditgateError("TOOLCHAIN_FAILED", { message: `cannot run ${bin}: ${cause.message}`, cause })),
+      reject(
+        new CreditgateError("TOOLCHAIN_FAILED", {
+          message: `cannot run ${bin}: ${cause.message}`,
+          cause,
+        }),
+      ),
     );
     child.on("close", (code, signal) => {
       if (signal !== null) {

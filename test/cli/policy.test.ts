@@ -35,7 +35,11 @@ describe("creditgate policy verify", () => {
   it("accepts the committed bundle", async () => {
     const { code, stdout } = await cli("policy", "verify", committedBundlePath);
     expect(code).toBe(0);
-    expect(JSON.parse(stdout)).toMatchObject({ ok: true, signed_by: "default", revision: expect.any(String) });
+    expect(JSON.parse(stdout)).toMatchObject({
+      ok: true,
+      signed_by: "default",
+      revision: expect.any(String),
+    });
   });
 
   it.each([
@@ -54,7 +58,14 @@ describe("creditgate policy verify", () => {
 describe("creditgate policy eval", () => {
   it("denies a trial user calling a code-execution tool with a hard stop", async () => {
     const input = baseInput({
-      principal: { kind: "user", id: "usr_t", tenant: "acme", plan: "trial", roles: [], scopes: [] },
+      principal: {
+        kind: "user",
+        id: "usr_t",
+        tenant: "acme",
+        plan: "trial",
+        roles: [],
+        scopes: [],
+      },
       action: { type: "tool.call", tool: "code.exec" },
       balances: { trial: 100_000, paid: 0, promo: 0, admin: 0 },
     });
@@ -62,7 +73,11 @@ describe("creditgate policy eval", () => {
     await writeFile(file, JSON.stringify(input));
     const { code, stdout } = await cli("policy", "eval", "--input", file);
     expect(code).toBe(0);
-    const decision = JSON.parse(stdout) as { allow: boolean; reasons: { code: string }[]; obligations: { hard_stop?: boolean } };
+    const decision = JSON.parse(stdout) as {
+      allow: boolean;
+      reasons: { code: string }[];
+      obligations: { hard_stop?: boolean };
+    };
     expect(decision.allow).toBe(false);
     expect(decision.obligations.hard_stop).toBe(true);
     expect(decision.reasons.map((r) => r.code)).toContain("TRIAL_HIGH_RISK_TOOL");
@@ -86,9 +101,13 @@ describe("the creditgate command", () => {
   });
 
   it("runs as the installed binary", async () => {
-    const { stdout } = await promisify(execFile)("node", [join(packageRoot, "bin", "creditgate.js"), "policy", "verify"], {
-      cwd: packageRoot,
-    });
+    const { stdout } = await promisify(execFile)(
+      "node",
+      [join(packageRoot, "bin", "creditgate.js"), "policy", "verify"],
+      {
+        cwd: packageRoot,
+      },
+    );
     expect(JSON.parse(stdout)).toMatchObject({ ok: true });
   });
 });

@@ -22,11 +22,16 @@ export function knownNames(data: Readonly<Record<string, unknown>>): KnownNames 
   };
 }
 
-const smallInt = (max: number) => fc.oneof(fc.integer({ min: 0, max: 10 }), fc.integer({ min: 0, max }));
+const smallInt = (max: number) =>
+  fc.oneof(fc.integer({ min: 0, max: 10 }), fc.integer({ min: 0, max }));
 
 export function decisionInputArbitrary(names: KnownNames): fc.Arbitrary<DecisionInput> {
   const pick = (known: readonly string[], unknown: string) => fc.constantFrom(...known, unknown);
-  const scopes = [...names.actions, ...names.tools.map((tool) => `tool.call:${tool}`), "unknown.scope"];
+  const scopes = [
+    ...names.actions,
+    ...names.tools.map((tool) => `tool.call:${tool}`),
+    "unknown.scope",
+  ];
   return fc.record({
     principal: fc.record(
       {

@@ -51,7 +51,19 @@ export async function buildInlineBundle(
     await writeFile(join(dir, "data.json"), JSON.stringify(data));
     const result = await runTool(
       "opa",
-      ["build", "-b", ".", "-t", "wasm", "-e", entrypoint, "--revision", "inline-test", "-o", "out.tar.gz"],
+      [
+        "build",
+        "-b",
+        ".",
+        "-t",
+        "wasm",
+        "-e",
+        entrypoint,
+        "--revision",
+        "inline-test",
+        "-o",
+        "out.tar.gz",
+      ],
       { cwd: dir },
     );
     if (result.exitCode !== 0) throw new Error(`opa build failed: ${result.stderr}`);

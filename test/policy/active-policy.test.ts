@@ -44,8 +44,15 @@ async function start() {
 /** A validly signed bundle that differs from the committed one (its revision is renamed). */
 async function otherSignedBundle(revision: string): Promise<Buffer> {
   const files = await committedBundleFiles();
-  const manifest = JSON.parse(Buffer.from(files.get(".manifest")!).toString()) as Record<string, unknown>;
-  return repack(files, { ".manifest": utf8(JSON.stringify({ ...manifest, revision })) }, await devSigningKey());
+  const manifest = JSON.parse(Buffer.from(files.get(".manifest")!).toString()) as Record<
+    string,
+    unknown
+  >;
+  return repack(
+    files,
+    { ".manifest": utf8(JSON.stringify({ ...manifest, revision })) },
+    await devSigningKey(),
+  );
 }
 
 async function until(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -58,7 +65,10 @@ async function until(predicate: () => boolean, timeoutMs = 5000): Promise<void> 
 
 describe("the active policy", () => {
   it("refuses to start without a valid bundle", async () => {
-    await writeFile(bundlePath, await repack(await committedBundleFiles(), { ".signatures.json": null }));
+    await writeFile(
+      bundlePath,
+      await repack(await committedBundleFiles(), { ".signatures.json": null }),
+    );
     await expect(start()).rejects.toBeInstanceOf(CreditgateError);
     await rm(bundlePath);
     await expect(start()).rejects.toMatchObject({ code: "BUNDLE_NOT_FOUND" });
@@ -67,7 +77,10 @@ describe("the active policy", () => {
   it("keeps deciding on the last good revision when a bad bundle is dropped in place", async () => {
     const policy = await start();
     const good = policy.current.revision;
-    await writeFile(bundlePath, await repack(await committedBundleFiles(), { "data.json": utf8("{}") }));
+    await writeFile(
+      bundlePath,
+      await repack(await committedBundleFiles(), { "data.json": utf8("{}") }),
+    );
     const event = await policy.reload();
     expect(event).toMatchObject({ kind: "rejected", keptRevision: good });
     expect((event as { error: CreditgateError }).error.code).toBe("BUNDLE_DIGEST_MISMATCH");
@@ -79,7 +92,11 @@ describe("the active policy", () => {
     const policy = await start();
     const before = policy.current.revision;
     await writeFile(bundlePath, await otherSignedBundle("next-revision"));
-    expect(await policy.reload()).toMatchObject({ kind: "activated", revision: "next-revision", previousRevision: before });
+    expect(await policy.reload()).toMatchObject({
+      kind: "activated",
+      revision: "next-revision",
+      previousRevision: before,
+    });
     expect(policy.current.revision).toBe("next-revision");
     expect(await policy.reload()).toMatchObject({ kind: "unchanged" });
   });

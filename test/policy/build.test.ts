@@ -6,8 +6,8 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreditgateError } from "../../src/errors.js";
 import { packageRoot } from "../../src/paths.js";
-import { readBundleFile } from "../../src/policy/bundle.js";
 import { type BuildLayout, buildBundle, defaultLayout } from "../../src/policy/build.js";
+import { readBundleFile } from "../../src/policy/bundle.js";
 import { type DataViolation, loadPolicyData } from "../../src/policy/data.js";
 import { devSigningKeyPath, devVerificationKey } from "../helpers/bundles.js";
 
@@ -15,7 +15,11 @@ const git = promisify(execFile);
 const signing = { privateKeyPath: devSigningKeyPath, algorithm: "ES256" };
 
 /** A throwaway git checkout holding a copy of the policy sources. */
-async function sandbox(): Promise<{ root: string; layout: BuildLayout; commit(message: string): Promise<void> }> {
+async function sandbox(): Promise<{
+  root: string;
+  layout: BuildLayout;
+  commit(message: string): Promise<void>;
+}> {
   const root = await mkdtemp(join(tmpdir(), "creditgate-build-"));
   await cp(join(packageRoot, "policies"), join(root, "policies"), { recursive: true });
   await cp(join(packageRoot, "schemas"), join(root, "schemas"), { recursive: true });
@@ -32,7 +36,10 @@ async function sandbox(): Promise<{ root: string; layout: BuildLayout; commit(me
 }
 
 async function failure(promise: Promise<unknown>): Promise<CreditgateError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(CreditgateError);
   return error as CreditgateError;
 }
@@ -59,17 +66,27 @@ describe("policy data validation", () => {
     expect(error.code).toBe("POLICY_DATA_INVALID");
     const violations = error.details.violations as DataViolation[];
     const float = violations.find((v) => v.file.endsWith("prices.yaml"));
-    expect(float).toMatchObject({ path: expect.stringMatching(/input_per_1k$/), message: "must be integer" });
+    expect(float).toMatchObject({
+      path: expect.stringMatching(/input_per_1k$/),
+      message: "must be integer",
+    });
     expect(float?.line).toBeGreaterThan(1);
-    expect(violations.some((v) => v.file.endsWith("plans.yaml") && v.path.startsWith("/pro"))).toBe(true);
-    expect(violations.some((v) => v.file.endsWith("nonsense.yaml") && v.message.includes("no schema"))).toBe(true);
+    expect(violations.some((v) => v.file.endsWith("plans.yaml") && v.path.startsWith("/pro"))).toBe(
+      true,
+    );
+    expect(
+      violations.some((v) => v.file.endsWith("nonsense.yaml") && v.message.includes("no schema")),
+    ).toBe(true);
     await writeFile(prices, original);
   });
 
   it("reports YAML syntax errors and duplicate keys with their line", async () => {
     const dir = await mkdtemp(join(tmpdir(), "creditgate-data-"));
     roots.push(dir);
-    await writeFile(join(dir, "tools.yaml"), "calculator:\n  risk: low\ncalculator:\n  risk: high\n");
+    await writeFile(
+      join(dir, "tools.yaml"),
+      "calculator:\n  risk: low\ncalculator:\n  risk: high\n",
+    );
     const error = await failure(loadPolicyData(dir));
     const [violation] = error.details.violations as DataViolation[];
     expect(violation?.line).toBe(3);
@@ -89,7 +106,9 @@ describe("policy build", () => {
     const { stdout: head } = await git("git", ["rev-parse", "HEAD"], { cwd: box.root });
     expect(report.revision).toBe(head.trim());
     expect(report.steps).toEqual(["data", "check", "format", "lint", "compile"]);
-    const bundle = await readBundleFile(box.layout.bundleFile, { verificationKey: await devVerificationKey() });
+    const bundle = await readBundleFile(box.layout.bundleFile, {
+      verificationKey: await devVerificationKey(),
+    });
     expect(bundle.revision).toBe(head.trim());
     await box.commit("bundle");
     // Signatures are randomised (ECDSA), so the check compares contents, not archive bytes.
@@ -100,7 +119,10 @@ describe("policy build", () => {
   it("--check fails once a price changes without a rebuild", async () => {
     const prices = join(box.layout.dataDir, "prices.yaml");
     const original = await readFile(prices, "utf8");
-    await writeFile(prices, original.replace(/input_per_1k: (\d+)/, (_m, n: string) => `input_per_1k: ${Number(n) + 1}`));
+    await writeFile(
+      prices,
+      original.replace(/input_per_1k: (\d+)/, (_m, n: string) => `input_per_1k: ${Number(n) + 1}`),
+    );
     const error = await failure(buildBundle({ layout: box.layout, signing, check: true }));
     expect(error.code).toBe("BUNDLE_OUT_OF_DATE");
     expect(error.details.differences).toEqual(expect.arrayContaining(["data.json", ".manifest"]));
@@ -110,11 +132,17 @@ describe("policy build", () => {
   it("stops at the first failing step with its own code", async () => {
     const extra = join(box.layout.policiesDir, "extra.rego");
     await writeFile(extra, "package creditgate\n\nbroken := undefined_thing\n");
-    expect((await failure(buildBundle({ layout: box.layout, signing, check: true }))).code).toBe("POLICY_CHECK_FAILED");
+    expect((await failure(buildBundle({ layout: box.layout, signing, check: true }))).code).toBe(
+      "POLICY_CHECK_FAILED",
+    );
     await writeFile(extra, "package creditgate\n\nspaced   :=    1\n");
-    expect((await failure(buildBundle({ layout: box.layout, signing, check: true }))).code).toBe("POLICY_FORMAT_FAILED");
+    expect((await failure(buildBundle({ layout: box.layout, signing, check: true }))).code).toBe(
+      "POLICY_FORMAT_FAILED",
+    );
     await writeFile(extra, "package creditgate\n\ncamelCaseRule := 1\n");
-    expect((await failure(buildBundle({ layout: box.layout, signing, check: true }))).code).toBe("POLICY_LINT_FAILED");
+    expect((await failure(buildBundle({ layout: box.layout, signing, check: true }))).code).toBe(
+      "POLICY_LINT_FAILED",
+    );
     await rm(extra);
   });
 });

@@ -6,8 +6,8 @@ import { rm, writeFile } from "node:fs/promises";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { packageRoot } from "../../src/paths.js";
-import { readBundleFile } from "../../src/policy/bundle.js";
 import { defaultLayout, stagePolicy } from "../../src/policy/build.js";
+import { readBundleFile } from "../../src/policy/bundle.js";
 import { stableJson } from "../../src/policy/data.js";
 import { PolicyEvaluator } from "../../src/policy/evaluator.js";
 import { runTool } from "../../src/policy/toolchain.js";
@@ -20,20 +20,35 @@ const runs = 1000;
 describe("Wasm bundle vs opa eval on the source", () => {
   it(`decides ${runs} generated inputs identically`, async () => {
     const seed = Number(process.env.CREDITGATE_SEED ?? Date.now() % 2 ** 31);
-    const bundle = await readBundleFile(committedBundlePath, { verificationKey: await devVerificationKey() });
+    const bundle = await readBundleFile(committedBundlePath, {
+      verificationKey: await devVerificationKey(),
+    });
     const evaluator = await PolicyEvaluator.create(bundle);
-    const inputs = fc.sample(decisionInputArbitrary(knownNames(bundle.data)), { numRuns: runs, seed });
+    const inputs = fc.sample(decisionInputArbitrary(knownNames(bundle.data)), {
+      numRuns: runs,
+      seed,
+    });
     for (const input of inputs) expect(validate("decision-input", input)).toEqual([]);
 
     const stage = await stagePolicy(defaultLayout(packageRoot), { includeTests: false });
     try {
       const casesFile = `${stage.dir}.cases.json`;
       await writeFile(casesFile, JSON.stringify({ cases: inputs }));
-      const query = "results := [r | some c in input.cases; r := data.creditgate.decision with input as c]";
-      const opa = await runTool("opa", ["eval", "--format", "json", "-b", stage.dir, "-i", casesFile, query]);
+      const query =
+        "results := [r | some c in input.cases; r := data.creditgate.decision with input as c]";
+      const opa = await runTool("opa", [
+        "eval",
+        "--format",
+        "json",
+        "-b",
+        stage.dir,
+        "-i",
+        casesFile,
+        query,
+      ]);
       expect(opa.stderr).toBe("");
-      const go = (JSON.parse(opa.stdout) as { result: [{ bindings: { results: unknown[] } }] }).result[0].bindings
-        .results;
+      const go = (JSON.parse(opa.stdout) as { result: [{ bindings: { results: unknown[] } }] })
+        .result[0].bindings.results;
       expect(go).toHaveLength(runs);
 
       let decided = 0;

@@ -7,7 +7,9 @@ import { buildInlineBundle, committedBundlePath, devVerificationKey } from "../h
 import { baseInput } from "../helpers/inputs.js";
 
 async function evaluatorFor(rego: string): Promise<PolicyEvaluator> {
-  return PolicyEvaluator.create(await readBundleBytes(await buildInlineBundle(rego), { allowUnsigned: true }));
+  return PolicyEvaluator.create(
+    await readBundleBytes(await buildInlineBundle(rego), { allowUnsigned: true }),
+  );
 }
 
 function codeOf(fn: () => unknown): string {
@@ -35,7 +37,10 @@ describe("evaluating the decision entrypoint", () => {
     const evaluator = await PolicyEvaluator.create(
       await readBundleFile(committedBundlePath, { verificationKey: await devVerificationKey() }),
     );
-    const bad = { ...baseInput(), balances: { trial: 0, paid: 1.5, promo: 0, admin: 0 } } as DecisionInput;
+    const bad = {
+      ...baseInput(),
+      balances: { trial: 0, paid: 1.5, promo: 0, admin: 0 },
+    } as DecisionInput;
     try {
       evaluator.evaluate(bad);
       expect.unreachable();
@@ -51,7 +56,9 @@ describe("evaluating the decision entrypoint", () => {
   });
 
   it("maps an undefined entrypoint to POLICY_UNDEFINED", async () => {
-    const evaluator = await evaluatorFor("package creditgate\n\ndecision := 1 if input.never == true\n");
+    const evaluator = await evaluatorFor(
+      "package creditgate\n\ndecision := 1 if input.never == true\n",
+    );
     expect(codeOf(() => evaluator.evaluate(baseInput()))).toBe("POLICY_UNDEFINED");
   });
 
@@ -72,8 +79,13 @@ describe("evaluating the decision entrypoint", () => {
   });
 
   it("fails closed when an input needs more memory than the policy may grow to", async () => {
-    const bundle = await readBundleFile(committedBundlePath, { verificationKey: await devVerificationKey() });
-    const evaluator = await PolicyEvaluator.create(bundle, { memoryPagesMax: 16, validateInput: false });
+    const bundle = await readBundleFile(committedBundlePath, {
+      verificationKey: await devVerificationKey(),
+    });
+    const evaluator = await PolicyEvaluator.create(bundle, {
+      memoryPagesMax: 16,
+      validateInput: false,
+    });
     const huge = baseInput({ action: { type: "prompt.submit", workflow_id: "w".repeat(4 << 20) } });
     expect(codeOf(() => evaluator.evaluate(huge))).toBe("POLICY_EVAL_FAILED");
     // The instance stays usable after the failure.

@@ -6,10 +6,20 @@ import { promisify } from "node:util";
 import { exportPKCS8, exportSPKI, generateKeyPair } from "jose";
 import { describe, expect, it } from "vitest";
 import { CreditgateError } from "../../src/errors.js";
-import { bundleFileDigest, signBundleFiles, verifyBundleSignature } from "../../src/policy/signature.js";
-import { toolPath } from "../../src/policy/toolchain.js";
+import {
+  bundleFileDigest,
+  signBundleFiles,
+  verifyBundleSignature,
+} from "../../src/policy/signature.js";
 import { readTarGz } from "../../src/policy/tar.js";
-import { committedBundleFiles, devSigningKey, devVerificationKey, repack, utf8 } from "../helpers/bundles.js";
+import { toolPath } from "../../src/policy/toolchain.js";
+import {
+  committedBundleFiles,
+  devSigningKey,
+  devVerificationKey,
+  repack,
+  utf8,
+} from "../helpers/bundles.js";
 
 const run = promisify(execFile);
 
@@ -34,9 +44,14 @@ async function otherKeys() {
 
 describe("bundle signatures (OPA format)", () => {
   it("verifies the bundle opa build signed", async () => {
-    const verified = await verifyBundleSignature(await committedBundleFiles(), await devVerificationKey());
+    const verified = await verifyBundleSignature(
+      await committedBundleFiles(),
+      await devVerificationKey(),
+    );
     expect(verified.keyId).toBe("default");
-    expect(verified.files.map((f) => f.name)).toEqual(expect.arrayContaining(["data.json", "policy.wasm", ".manifest"]));
+    expect(verified.files.map((f) => f.name)).toEqual(
+      expect.arrayContaining(["data.json", "policy.wasm", ".manifest"]),
+    );
   });
 
   it("hashes structured documents over their canonical form, other files over their bytes", () => {
@@ -49,7 +64,9 @@ describe("bundle signatures (OPA format)", () => {
   it("refuses a bundle signed with another key", async () => {
     const other = await otherKeys();
     const files = readTarGz(await repack(await committedBundleFiles(), {}, other.signing));
-    expect(await rejectionCode(verifyBundleSignature(files, await devVerificationKey()))).toBe("BUNDLE_SIGNATURE_INVALID");
+    expect(await rejectionCode(verifyBundleSignature(files, await devVerificationKey()))).toBe(
+      "BUNDLE_SIGNATURE_INVALID",
+    );
     await expect(verifyBundleSignature(files, other.verification)).resolves.toBeDefined();
   });
 
@@ -67,7 +84,9 @@ describe("bundle signatures (OPA format)", () => {
   it("refuses missing, empty, multiple and garbled signatures", async () => {
     const original = await committedBundleFiles();
     const key = await devVerificationKey();
-    const sig = JSON.parse(Buffer.from(original.get(".signatures.json")!).toString()) as { signatures: string[] };
+    const sig = JSON.parse(Buffer.from(original.get(".signatures.json")!).toString()) as {
+      signatures: string[];
+    };
     const variants: Record<string, string> = {
       none: JSON.stringify({ signatures: [] }),
       two: JSON.stringify({ signatures: [sig.signatures[0], sig.signatures[0]] }),
@@ -76,7 +95,9 @@ describe("bundle signatures (OPA format)", () => {
     };
     for (const body of Object.values(variants)) {
       const files = readTarGz(await repack(original, { ".signatures.json": utf8(body) }));
-      expect(await rejectionCode(verifyBundleSignature(files, key))).toBe("BUNDLE_SIGNATURE_INVALID");
+      expect(await rejectionCode(verifyBundleSignature(files, key))).toBe(
+        "BUNDLE_SIGNATURE_INVALID",
+      );
     }
     const unsigned = readTarGz(await repack(original, { ".signatures.json": null }));
     expect(await rejectionCode(verifyBundleSignature(unsigned, key))).toBe("BUNDLE_UNSIGNED");
@@ -86,13 +107,31 @@ describe("bundle signatures (OPA format)", () => {
     const other = await otherKeys();
     const dir = await mkdtemp(join(tmpdir(), "creditgate-sig-"));
     try {
-      await writeFile(join(dir, "bundle.tar.gz"), await repack(await committedBundleFiles(), {}, other.signing));
+      await writeFile(
+        join(dir, "bundle.tar.gz"),
+        await repack(await committedBundleFiles(), {}, other.signing),
+      );
       await writeFile(join(dir, "pub.pem"), other.publicPem);
       await writeFile(join(dir, "key.pem"), other.privatePem);
       // opa build re-verifies the input bundle's signature before it writes the output.
       const verify = (pub: string) =>
-        run(toolPath("opa"), ["build", "-b", "bundle.tar.gz", "--verification-key", pub, "--signing-alg", "ES256",
-          "--signing-key", "key.pem", "-o", "out.tar.gz"], { cwd: dir });
+        run(
+          toolPath("opa"),
+          [
+            "build",
+            "-b",
+            "bundle.tar.gz",
+            "--verification-key",
+            pub,
+            "--signing-alg",
+            "ES256",
+            "--signing-key",
+            "key.pem",
+            "-o",
+            "out.tar.gz",
+          ],
+          { cwd: dir },
+        );
       await expect(verify("pub.pem")).resolves.toBeDefined();
       const tampered = await repack(await committedBundleFiles(), { "data.json": utf8('{"x":1}') });
       await writeFile(join(dir, "bundle.tar.gz"), tampered);
@@ -103,9 +142,17 @@ describe("bundle signatures (OPA format)", () => {
   });
 
   it("signs every file but the signature itself", async () => {
-    const files = new Map([["data.json", utf8("{}")], [".signatures.json", utf8("old")]]);
+    const files = new Map([
+      ["data.json", utf8("{}")],
+      [".signatures.json", utf8("old")],
+    ]);
     const signature = await signBundleFiles(files, await devSigningKey());
-    const signed = new Map([["data.json", utf8("{}")], [".signatures.json", signature]]);
-    await expect(verifyBundleSignature(signed, await devVerificationKey())).resolves.toMatchObject({ keyId: "default" });
+    const signed = new Map([
+      ["data.json", utf8("{}")],
+      [".signatures.json", signature],
+    ]);
+    await expect(verifyBundleSignature(signed, await devVerificationKey())).resolves.toMatchObject({
+      keyId: "default",
+    });
   });
 });

@@ -31,12 +31,18 @@ describe("bundle archives", () => {
 
   it("reads the archives opa build writes", async () => {
     const files = await committedBundleFiles();
-    expect([...files.keys()]).toEqual(expect.arrayContaining([".manifest", "data.json", "policy.wasm", ".signatures.json"]));
+    expect([...files.keys()]).toEqual(
+      expect.arrayContaining([".manifest", "data.json", "policy.wasm", ".signatures.json"]),
+    );
   });
 
   it("refuses a compressed archive over its limit before inflating it", () => {
-    const big = writeTarGz(new Map([["x", new Uint8Array(4096).map(() => Math.floor(Math.random() * 256))]]));
-    expect(code(() => readTarGz(big, { ...caps, compressedBytesMax: 1024 }))).toBe("BUNDLE_TOO_LARGE");
+    const big = writeTarGz(
+      new Map([["x", new Uint8Array(4096).map(() => Math.floor(Math.random() * 256))]]),
+    );
+    expect(code(() => readTarGz(big, { ...caps, compressedBytesMax: 1024 }))).toBe(
+      "BUNDLE_TOO_LARGE",
+    );
   });
 
   it("stops a gzip bomb at the uncompressed limit", () => {

@@ -18,7 +18,9 @@ export interface ErrorEnvelope {
 
 export function sendError(reply: FastifyReply, error: CreditgateError): FastifyReply {
   if (error.retryable && error.code === "RATE_LIMITED") reply.header("retry-after", "1");
-  const body: ErrorEnvelope = { error: { code: error.code, message: error.message, details: error.details } };
+  const body: ErrorEnvelope = {
+    error: { code: error.code, message: error.message, details: error.details },
+  };
   return reply.code(error.status).type("application/json").send(body);
 }
 
@@ -33,7 +35,9 @@ const fastifyCodes: Readonly<Record<string, ErrorCode>> = {
 
 export function toCreditgateError(error: FastifyError | Error): CreditgateError {
   if (error instanceof CreditgateError) return error;
-  const fastifyError = error as FastifyError & { validation?: { instancePath: string; message?: string }[] };
+  const fastifyError = error as FastifyError & {
+    validation?: { instancePath: string; message?: string }[];
+  };
   if (Array.isArray(fastifyError.validation)) {
     const violations: SchemaViolation[] = fastifyError.validation.map((v) => ({
       path: `${fastifyError.validationContext ?? "body"}${v.instancePath}`,
@@ -45,7 +49,8 @@ export function toCreditgateError(error: FastifyError | Error): CreditgateError 
     });
   }
   const mapped = fastifyError.code === undefined ? undefined : fastifyCodes[fastifyError.code];
-  if (mapped !== undefined) return new CreditgateError(mapped, { message: errorSpecs[mapped].message });
+  if (mapped !== undefined)
+    return new CreditgateError(mapped, { message: errorSpecs[mapped].message });
   if (error instanceof SyntaxError) return new CreditgateError("REQUEST_MALFORMED");
   return new CreditgateError("INTERNAL");
 }
@@ -58,7 +63,12 @@ export const errorsPlugin = fp(
       return sendError(reply, mapped);
     });
     app.setNotFoundHandler((request, reply) =>
-      sendError(reply, new CreditgateError("NOT_FOUND", { message: `no route ${request.method} ${request.url.split("?")[0]}` })),
+      sendError(
+        reply,
+        new CreditgateError("NOT_FOUND", {
+          message: `no route ${request.method} ${request.url.split("?")[0]}`,
+        }),
+      ),
     );
   },
   { name: "creditgate-errors" },
