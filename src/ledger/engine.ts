@@ -145,6 +145,13 @@ export class LedgerEngine {
     return this.#nowMs;
   }
 
+  /** Whether anything would be written: a read that matured something must go the write path. */
+  get dirty(): boolean {
+    if (this.#audit.length > 0 || this.#entries.length > 0) return true;
+    for (const ts of this.#tenants.values()) if (ts.touched) return true;
+    return false;
+  }
+
   /**
    * Loads, in one go, the idempotency records and tenants a batch's operations will ask for, so a
    * batch costs a fixed number of round trips however many operations it carries. Only a cache:

@@ -32,7 +32,7 @@ import type {
   UsageKey,
 } from "../ledger/types.js";
 import { limits } from "../limits.js";
-import type { GroupCommitter } from "./group-commit.js";
+import type { GroupCommitter, Job, JobHint } from "./group-commit.js";
 
 export abstract class BatchedLedgerStore implements LedgerStore {
   protected abstract readonly committer: GroupCommitter;
@@ -66,12 +66,33 @@ export abstract class BatchedLedgerStore implements LedgerStore {
   recordDecision(req: DecisionRequest): Promise<OpResult<DecisionValue>> {
     return this.committer.run((e) => e.recordDecision(req), req);
   }
+  /**
+   * Reads first run outside the write path, on a read-only snapshot, so a decision's snapshot
+   * neither waits for nor takes the write lock. Only if an activation or expiry is due (the read
+   * would change something) does the read go through the write path, which writes it: expiry
+   * stays lazy on read, and happens exactly once.
+   */
   balances(tenant: string): Promise<Balances> {
-    return this.committer.run((e) => e.balances(tenant), { tenant });
+    return this.#read((e) => e.balances(tenant), { tenant });
   }
   snapshot(tenant: string, usage: readonly UsageKey[]): Promise<Snapshot> {
-    return this.committer.run((e) => e.snapshot(tenant, usage), { tenant });
+    return this.#read((e) => e.snapshot(tenant, usage), { tenant });
   }
+
+  async #read<T>(job: Job<T>, hint: JobHint): Promise<T> {
+    const quick = await this.readJob(
+      async (engine) => ({ value: await job(engine), dirty: engine.dirty }),
+      hint,
+    );
+    return quick.dirty ? this.committer.run(job, hint) : quick.value;
+  }
+
+  /** Balances with due activations and expiries written first, so entries tell the history. */
+  protected maturedBalances(tenant: string): Promise<Balances> {
+    return this.committer.run((e) => e.balances(tenant), { tenant });
+  }
+
+  protected abstract readJob<T>(job: Job<T>, hint: JobHint): Promise<T>;
   sweep(limit = 1_000): Promise<SweepResult> {
     return this.committer.run((e) => e.sweep(limit));
   }

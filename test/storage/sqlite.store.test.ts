@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
+import { ManualClock } from "../../src/clock.js";
 import { SqliteLedgerStore } from "../../src/storage/sqlite/store.js";
 
 const dir = mkdtempSync(join(tmpdir(), "creditgate-sqlite-store-"));
@@ -57,6 +58,28 @@ describe("SQLite store", () => {
     expect((await store.checkInvariants()).problems).toContain(
       "audit chain broken at seq 3 (hash_mismatch)",
     );
+    await store.close();
+  });
+
+  it("reads without the write path unless something is due, which the read then writes", async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const store = SqliteLedgerStore.open({ path: join(dir, "reads.db"), clock });
+    await store.grant({
+      tenant: "t",
+      key: "g",
+      class: "paid",
+      amount: 5,
+      source: "s",
+      expiresAtMs: clock.nowMs() + 1_000,
+    });
+    const before = store.batchStats.batches;
+    expect((await store.balances("t")).available.paid).toBe(5);
+    await store.snapshot("t", [{ scope: "principal:u", window: "minute" }]);
+    expect(store.batchStats.batches).toBe(before);
+    clock.tick(1_000);
+    expect((await store.balances("t")).available.paid).toBe(0);
+    expect(store.batchStats.batches).toBe(before + 1);
+    expect((await store.auditRecords(0, 10)).map((r) => r.kind)).toEqual(["grant", "expiry"]);
     await store.close();
   });
 });

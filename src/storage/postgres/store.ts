@@ -7,6 +7,7 @@
 import pg from "pg";
 import type { AuditRecord } from "../../audit/chain.js";
 import { type Clock, systemClock } from "../../clock.js";
+import { type EngineOptions, LedgerEngine } from "../../ledger/engine.js";
 import type { InvariantReport } from "../../ledger/port.js";
 import type { LedgerTx } from "../../ledger/rows.js";
 import {
@@ -19,7 +20,7 @@ import {
 } from "../../ledger/types.js";
 import { limits } from "../../limits.js";
 import { BatchedLedgerStore } from "../batched-store.js";
-import { GroupCommitter, type TransactionRunner } from "../group-commit.js";
+import { GroupCommitter, type Job, type JobHint, type TransactionRunner } from "../group-commit.js";
 import { findInvariantProblems } from "../invariants.js";
 import {
   auditFromRow,
@@ -56,11 +57,13 @@ export class PostgresLedgerStore extends BatchedLedgerStore {
   protected readonly committer: GroupCommitter;
   readonly #pool: pg.Pool;
   readonly #clock: Clock;
+  readonly #engineOptions: EngineOptions;
 
   private constructor(pool: pg.Pool, options: PostgresStoreOptions) {
     super();
     this.#pool = pool;
     this.#clock = options.clock ?? systemClock;
+    this.#engineOptions = options.maskFields ? { maskFields: options.maskFields } : {};
     const runner: TransactionRunner = {
       transaction: async <T>(body: (tx: LedgerTx) => Promise<T>): Promise<T> => {
         const client = await pool.connect();
@@ -117,8 +120,26 @@ export class PostgresLedgerStore extends BatchedLedgerStore {
     return (await this.#pool.query<Row>({ text: sql, values: params })).rows;
   }
 
+  /** A read-only REPEATABLE READ snapshot without the chain-head lock; nothing is written. */
+  protected async readJob<T>(job: Job<T>, hint: JobHint): Promise<T> {
+    const client = await this.#pool.connect();
+    let broken = false;
+    try {
+      const tx = new PostgresTx(client);
+      await tx.beginRead();
+      const engine = await LedgerEngine.begin(tx, this.#clock.nowMs(), this.#engineOptions);
+      await engine.prefetch([hint]);
+      return await job(engine);
+    } finally {
+      await client.query("ROLLBACK").catch(() => {
+        broken = true;
+      });
+      client.release(broken);
+    }
+  }
+
   async balancesAt(tenant: string, atMs: number): Promise<Balances> {
-    const current = await this.balances(tenant);
+    const current = await this.maturedBalances(tenant);
     if (atMs > current.atMs) throw new TypeError("balancesAt cannot look into the future");
     const posted = zeroAmounts();
     const held = zeroAmounts();

@@ -77,6 +77,18 @@ export class PostgresTx implements LedgerTx {
     this.#head = { seq: num(row.seq), hash: String(row.hash) };
   }
 
+  /** A read-only snapshot for reads outside the write path: no lock, nothing written. */
+  async beginRead(): Promise<void> {
+    const results = (await this.#c.query(
+      "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT seq, hash FROM audit_head WHERE id = 1",
+    )) as unknown as pg.QueryResult<Row>[];
+    const row = results[1]?.rows[0];
+    if (!row) {
+      throw new CreditgateError("LEDGER_INVARIANT_VIOLATED", { message: "audit head row missing" });
+    }
+    this.#head = { seq: num(row.seq), hash: String(row.hash) };
+  }
+
   async readHead(): Promise<ChainHead> {
     if (!this.#head) throw new Error("PostgresTx.begin() was not called");
     return this.#head;

@@ -8,6 +8,7 @@ import Database from "better-sqlite3";
 import type { AuditRecord } from "../../audit/chain.js";
 import { type Clock, systemClock } from "../../clock.js";
 import { CreditgateError } from "../../errors.js";
+import { type EngineOptions, LedgerEngine } from "../../ledger/engine.js";
 import type { InvariantReport } from "../../ledger/port.js";
 import type { LedgerTx } from "../../ledger/rows.js";
 import {
@@ -20,7 +21,7 @@ import {
 } from "../../ledger/types.js";
 import { limits } from "../../limits.js";
 import { BatchedLedgerStore } from "../batched-store.js";
-import { GroupCommitter, type TransactionRunner } from "../group-commit.js";
+import { GroupCommitter, type Job, type JobHint, type TransactionRunner } from "../group-commit.js";
 import { findInvariantProblems } from "../invariants.js";
 import {
   auditFromRow,
@@ -65,6 +66,10 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
   protected readonly committer: GroupCommitter;
   readonly #writer: Database.Database;
   readonly #reader: Database.Database;
+  readonly #snapshots: Database.Database;
+  readonly #snapshotTx: SqliteTx;
+  #snapshotQueue: Promise<unknown> = Promise.resolve();
+  readonly #engineOptions: EngineOptions;
   readonly #clock: Clock;
   /** The synchronous level read back from the database at start-up. */
   readonly synchronous: "FULL" | "NORMAL";
@@ -72,11 +77,15 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
   private constructor(
     writer: Database.Database,
     reader: Database.Database,
+    snapshots: Database.Database,
     options: SqliteStoreOptions,
   ) {
     super();
     this.#writer = writer;
     this.#reader = reader;
+    this.#snapshots = snapshots;
+    this.#snapshotTx = new SqliteTx(snapshots);
+    this.#engineOptions = options.maskFields ? { maskFields: options.maskFields } : {};
     this.#clock = options.clock ?? systemClock;
     this.synchronous = options.synchronous ?? "FULL";
     const tx = new SqliteTx(writer);
@@ -111,11 +120,34 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
     const writer = open(options.path, synchronous);
     migrateSqlite(writer, (options.clock ?? systemClock).nowMs());
     const reader = open(options.path, synchronous);
-    return new SqliteLedgerStore(writer, reader, options);
+    const snapshots = open(options.path, synchronous);
+    return new SqliteLedgerStore(writer, reader, snapshots, options);
+  }
+
+  /** One read transaction at a time on the snapshot connection; nothing is written. */
+  protected readJob<T>(job: Job<T>, hint: JobHint): Promise<T> {
+    const run = async (): Promise<T> => {
+      const db = this.#snapshots;
+      db.exec("BEGIN");
+      try {
+        const engine = await LedgerEngine.begin(
+          this.#snapshotTx,
+          this.#clock.nowMs(),
+          this.#engineOptions,
+        );
+        await engine.prefetch([hint]);
+        return await job(engine);
+      } finally {
+        db.exec("ROLLBACK");
+      }
+    };
+    const result = this.#snapshotQueue.then(run, run);
+    this.#snapshotQueue = result.catch(() => undefined);
+    return result;
   }
 
   async balancesAt(tenant: string, atMs: number): Promise<Balances> {
-    const current = await this.balances(tenant);
+    const current = await this.maturedBalances(tenant);
     if (atMs > current.atMs) throw new TypeError("balancesAt cannot look into the future");
     const posted = zeroAmounts();
     const held = zeroAmounts();
@@ -213,7 +245,9 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
 
   async close(): Promise<void> {
     await this.committer.close();
+    await this.#snapshotQueue;
     this.#writer.close();
     this.#reader.close();
+    this.#snapshots.close();
   }
 }
