@@ -141,8 +141,19 @@ export class GroupCommitter {
   }
 }
 
+/**
+ * Everything a caller sees is typed: a constraint the database enforced (a CHECK, a unique key, an
+ * append-only trigger) means an invariant backstop fired; anything else left nothing applied (the
+ * transaction rolled back), so retrying with the same keys is safe.
+ */
 function toStoreError(error: unknown, retryable: boolean): unknown {
   if (isCreditgateError(error) || error instanceof TypeError) return error;
-  if (retryable) return new CreditgateError("STORE_UNAVAILABLE", { cause: error });
-  return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  const constraint =
+    typeof code === "string" && (code.startsWith("SQLITE_CONSTRAINT") || /^23\d{3}$/.test(code));
+  if (!retryable && constraint) {
+    return new CreditgateError("LEDGER_INVARIANT_VIOLATED", { message, cause: error });
+  }
+  return new CreditgateError("STORE_UNAVAILABLE", { message, cause: error });
 }

@@ -24,6 +24,7 @@ describe("group commit", () => {
   let db: Database.Database;
   let committer: GroupCommitter;
   let failCommits: number;
+  let failWith: Error | undefined;
   let attempts: number;
   const clock = new ManualClock();
 
@@ -34,6 +35,7 @@ describe("group commit", () => {
     migrateSqlite(db, clock.nowMs());
     const tx = new SqliteTx(db);
     failCommits = 0;
+    failWith = undefined;
     attempts = 0;
     const runner: TransactionRunner = {
       async transaction<T>(body: (tx: LedgerTx) => Promise<T>): Promise<T> {
@@ -41,6 +43,7 @@ describe("group commit", () => {
         db.exec("BEGIN IMMEDIATE");
         try {
           const result = await body(tx);
+          if (failWith) throw failWith;
           if (failCommits > 0) {
             failCommits--;
             throw Object.assign(new Error("injected serialization failure"), { code: "40001" });
@@ -103,8 +106,21 @@ describe("group commit", () => {
       throw new Error("boom");
     });
     const others = Array.from({ length: 5 }, (_, i) => debit(`d${i}`));
-    await expect(boom).rejects.toThrow("boom");
+    await expect(boom).rejects.toMatchObject({ code: "STORE_UNAVAILABLE", message: "boom" });
     expect((await Promise.all(others)).map((r) => r.code)).toEqual(Array(5).fill("ok"));
+  });
+
+  it("reports a constraint the database enforced as LEDGER_INVARIANT_VIOLATED, nothing applied", async () => {
+    await fund();
+    failWith = Object.assign(new Error("CHECK constraint failed: held >= 0"), {
+      code: "SQLITE_CONSTRAINT_CHECK",
+    });
+    await expect(debit("d1")).rejects.toMatchObject({ code: "LEDGER_INVARIANT_VIOLATED" });
+    failWith = undefined;
+    const row = db
+      .prepare("SELECT posted FROM balances WHERE tenant = 't' AND class = 'paid'")
+      .get();
+    expect(row).toEqual({ posted: 100 });
   });
 
   it("fails a caller's TypeError alone without aborting the batch", async () => {
