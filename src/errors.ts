@@ -233,6 +233,15 @@ export const errorSpecs = {
     retryable: true,
   },
   // --- end identity ------------------------------------------------------------------------
+
+  // --- cli -------------------------------------------------------------------------------
+  DEV_ISSUER_DISABLED: {
+    status: 403,
+    message:
+      "the configuration does not trust the development issuer (identity.dev_issuer is false); no development token was minted",
+    retryable: false,
+  },
+  // --- end cli ---------------------------------------------------------------------------
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorSpecs;

@@ -1,15 +1,41 @@
 /** The creditgate command: parses the first word and hands over to that command's module. */
 import { isCreditgateError } from "../errors.js";
+import { auditCommand, auditHelp } from "./audit.js";
+import { balancesCommand, balancesHelp } from "./balances.js";
+import { grantCommand, grantHelp } from "./grant.js";
 import { type CliIO, processIO, UsageError } from "./io.js";
 import { policyCommand, policyHelp } from "./policy.js";
+import { tokenCommand, tokenHelp } from "./token.js";
 
 const help = `Usage: creditgate <command> [options]
 
 Commands:
   policy build|verify|eval|test   the policy-as-code pipeline (see \`creditgate policy --help\`)
+  token                           DEVELOPMENT ONLY: mint a token from the development issuer
+  grant                           grant credits to a tenant's class through the ledger
+  balances                        a tenant's available, posted and held credits per class
+  audit verify|export             verify the audit hash chain; export it as JSON Lines
 
 Run \`creditgate <command> --help\` for a command's options.
 `;
+
+/** The help printed after a usage mistake: the command's own, else the overview. */
+function commandHelp(command: string | undefined): string {
+  switch (command) {
+    case "policy":
+      return policyHelp;
+    case "token":
+      return tokenHelp;
+    case "grant":
+      return grantHelp;
+    case "balances":
+      return balancesHelp;
+    case "audit":
+      return auditHelp;
+    default:
+      return help;
+  }
+}
 
 export async function main(argv: readonly string[], io: CliIO = processIO): Promise<number> {
   const [command, ...args] = argv;
@@ -17,6 +43,14 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     switch (command) {
       case "policy":
         return await policyCommand(args, io);
+      case "token":
+        return await tokenCommand(args, io);
+      case "grant":
+        return await grantCommand(args, io);
+      case "balances":
+        return await balancesCommand(args, io);
+      case "audit":
+        return await auditCommand(args, io);
       case undefined:
       case "help":
       case "--help":
@@ -29,11 +63,9 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
   } catch (error) {
     if (
       error instanceof UsageError ||
-      (error as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION"
+      String((error as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS_")
     ) {
-      io.stderr(
-        `creditgate: ${(error as Error).message}\n\n${command === "policy" ? policyHelp : help}`,
-      );
+      io.stderr(`creditgate: ${(error as Error).message}\n\n${commandHelp(command)}`);
       return 2;
     }
     if (isCreditgateError(error)) {
