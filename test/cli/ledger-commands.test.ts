@@ -4,6 +4,7 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -483,7 +484,8 @@ describe("with PostgreSQL", () => {
 describe("as a real process", () => {
   it("grants and reads balances with the process's cwd, env and exit code", async () => {
     const run = promisify(execFile);
-    const tsx = pathToFileURL(join(packageRoot, "node_modules", "tsx", "dist", "esm", "index.mjs"));
+    // The process runs in the temporary cwd, so the tsx loader is resolved from the package.
+    const tsx = pathToFileURL(createRequire(join(packageRoot, "package.json")).resolve("tsx"));
     const mainUrl = pathToFileURL(join(packageRoot, "src", "cli", "main.ts"));
     const script = `const { main } = await import(${JSON.stringify(mainUrl.href)}); process.exitCode = await main(process.argv.slice(1));`;
     const node = (...argv: string[]) =>
