@@ -234,6 +234,19 @@ export const errorSpecs = {
   },
   // --- end identity ------------------------------------------------------------------------
 
+  // --- decisions -------------------------------------------------------------------------
+  IDEMPOTENCY_KEY_MISSING: {
+    status: 400,
+    message: "an Idempotency-Key header is required for enforcing calls",
+    retryable: false,
+  },
+  IDEMPOTENCY_CONFLICT: {
+    status: 409,
+    message: "this Idempotency-Key was used for a different request",
+    retryable: false,
+  },
+  LEDGER_REFUSED: { status: 409, message: "the ledger refused the operation", retryable: false },
+
   // --- cli -------------------------------------------------------------------------------
   DEV_ISSUER_DISABLED: {
     status: 403,

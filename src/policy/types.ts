@@ -1,7 +1,8 @@
 /** The policy contract (schemas/decision-input and decision-result), as TypeScript types. */
 
-export const creditClasses = ["trial", "paid", "promo", "admin"] as const;
-export type CreditClass = (typeof creditClasses)[number];
+import type { CreditClass } from "../ledger/types.js";
+
+export { type CreditClass, creditClasses } from "../ledger/types.js";
 
 export type PrincipalKind = "user" | "workload" | "task";
 

@@ -1,0 +1,58 @@
+/**
+ * Which usage counters a decision reads and increments: calls per minute per principal, credits
+ * per hour per key (the token's jti, else the principal), steps per workflow. Workflow steps are
+ * counted in the hour window: a loop breaker, not a lifetime total.
+ */
+import type { UsageCounter, UsageIncrement, UsageKey } from "../ledger/types.js";
+import type { Action, Usage } from "../policy/types.js";
+
+export interface UsageSubject {
+  readonly tenant: string;
+  readonly principalId: string;
+  readonly keyId: string;
+}
+
+export interface UsagePlan {
+  readonly principal: UsageKey;
+  readonly key: UsageKey;
+  readonly workflow: UsageKey | undefined;
+}
+
+export function usagePlan(subject: UsageSubject, action: Action): UsagePlan {
+  return {
+    principal: { scope: `principal:${subject.tenant}/${subject.principalId}`, window: "minute" },
+    key: { scope: `key:${subject.tenant}/${subject.keyId}`, window: "hour" },
+    workflow:
+      action.workflow_id === undefined
+        ? undefined
+        : { scope: `workflow:${subject.tenant}/${action.workflow_id}`, window: "hour" },
+  };
+}
+
+export function usageKeys(plan: UsagePlan): UsageKey[] {
+  return plan.workflow === undefined
+    ? [plan.principal, plan.key]
+    : [plan.principal, plan.key, plan.workflow];
+}
+
+function find(counters: readonly UsageCounter[], key: UsageKey): UsageCounter | undefined {
+  return counters.find((c) => c.scope === key.scope && c.window === key.window);
+}
+
+export function usageInput(plan: UsagePlan, counters: readonly UsageCounter[]): Usage {
+  return {
+    calls_per_minute: find(counters, plan.principal)?.calls ?? 0,
+    credits_per_hour: find(counters, plan.key)?.credits ?? 0,
+    workflow_steps: plan.workflow === undefined ? 0 : (find(counters, plan.workflow)?.calls ?? 0),
+  };
+}
+
+/** Every decision counts as a call; credits count only what was charged or reserved. */
+export function usageIncrements(plan: UsagePlan, credits: number, steps: number): UsageIncrement[] {
+  const increments: UsageIncrement[] = [
+    { ...plan.principal, calls: 1, credits: 0 },
+    { ...plan.key, calls: 1, credits },
+  ];
+  if (plan.workflow !== undefined) increments.push({ ...plan.workflow, calls: steps, credits });
+  return increments;
+}
