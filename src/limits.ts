@@ -59,6 +59,15 @@ export const limits = {
   auditContextBytesMax: 16 * KiB,
   /** Records read per page when verifying or exporting the chain. */
   auditPageRecords: 1_000,
+  /** Records one audit query (`GET /v1/audit`) returns per page; larger limits are capped. */
+  auditQueryRecordsMax: 1_000,
+  /** A principal id or decision id an audit query filters on. */
+  auditQueryValueCharsMax: 256,
+  /**
+   * A principal id or decision id longer than this (UTF-8) is not copied into its indexed column
+   * (a btree entry must stay well under PostgreSQL's ~2.7 KB row limit); any queryable value fits.
+   */
+  auditIndexValueBytesMax: 1_024,
 
   // --- identity --------------------------------------------------------------------------
   /** A bearer token, checked before any decoding: caps parsing work on hostile input. */
@@ -90,6 +99,12 @@ assert.ok(limits.policyMemoryPagesMax >= limits.policyMemoryPagesInitial);
 assert.ok(limits.creditAmountMax * 8192 < Number.MAX_SAFE_INTEGER, "sums of amounts stay exact");
 assert.ok(limits.holdTtlMsMax >= limits.holdTtlMsMin);
 assert.ok(limits.ledgerBatchOpsMax >= 1);
+assert.ok(limits.auditQueryRecordsMax >= 1);
+assert.ok(
+  limits.auditQueryValueCharsMax >= limits.claimValueCharsMax,
+  "any principal id can be queried",
+);
+assert.ok(limits.auditIndexValueBytesMax >= 4 * limits.auditQueryValueCharsMax, "and is indexed");
 // --- identity ---
 assert.ok(limits.tokenMaxAgeSecondsMax > limits.tokenClockToleranceSecondsMax);
 assert.ok(limits.jwksCacheMaxAgeMs >= limits.jwksCooldownMs);

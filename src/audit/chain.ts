@@ -18,6 +18,9 @@ export const auditKinds = [
   "reversal",
   "revocation",
   "decision",
+  // Service events without a ledger effect (LedgerStore.recordEvent).
+  "policy",
+  "auth",
 ] as const;
 export type AuditKind = (typeof auditKinds)[number];
 

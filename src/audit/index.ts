@@ -11,5 +11,6 @@ export {
   linkRecord,
 } from "./chain.js";
 export { parseJsonLines, toJsonLine } from "./export.js";
+export { type AuditIndexKeys, auditIndexKeys } from "./index-keys.js";
 export { maskedValue, maskFields } from "./mask.js";
 export { assertChainIntact, type ChainVerification, verifyChain } from "./verify.js";

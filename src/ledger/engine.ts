@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import { canonicalize, type JsonValue } from "../audit/canonical.js";
 import { type AuditKind, type AuditRecord, type ChainHead, linkRecord } from "../audit/chain.js";
+import { type AuditIndexKeys, auditIndexKeys } from "../audit/index-keys.js";
 import { maskFields } from "../audit/mask.js";
 import { CreditgateError } from "../errors.js";
 import { newId } from "../ids.js";
@@ -40,6 +41,9 @@ import {
   type DebitValue,
   type DecisionRequest,
   type DecisionValue,
+  type EventRequest,
+  type EventValue,
+  eventKinds,
   type GrantRequest,
   type GrantValue,
   type HoldRequest,
@@ -120,7 +124,7 @@ export class LedgerEngine {
   readonly #newIdem: IdempotencyRow[] = [];
   readonly #entries: EntryRow[] = [];
   readonly #entryCounts = new Map<string, number>();
-  readonly #audit: { record: AuditRecord; dataText: string }[] = [];
+  readonly #audit: { record: AuditRecord; dataText: string; keys: AuditIndexKeys }[] = [];
   readonly #usage = new Map<string, UsageDelta>();
   readonly #revocations: Revocation[] = [];
 
@@ -520,6 +524,20 @@ export class LedgerEngine {
     });
   }
 
+  /**
+   * A service event: no idempotency key and no ledger effect, so nothing to check but the
+   * request itself. The data sits under `context` like every other caller context, so masking
+   * paths and the principal / decision-id columns apply to events the same way.
+   */
+  async recordEvent(req: EventRequest): Promise<EventValue> {
+    if (!(eventKinds as readonly unknown[]).includes(req.kind)) {
+      throw new TypeError(`event kind must be one of ${eventKinds.join(", ")}`);
+    }
+    if (req.tenant !== null) assertIdentifier(req.tenant, "tenant");
+    assertContext(req.data, "event data");
+    return { auditSeq: this.#append(req.kind, req.tenant, this.#nowMs, { context: req.data }) };
+  }
+
   async balances(tenant: string): Promise<Balances> {
     assertIdentifier(tenant, "tenant");
     const ts = await this.#tenant(tenant);
@@ -638,14 +656,7 @@ export class LedgerEngine {
   #assertKeyed(req: { tenant: unknown; key: unknown; audit?: unknown }): void {
     assertIdentifier(req.tenant, "tenant");
     assertIdentifier(req.key, "key");
-    if (req.audit !== undefined) {
-      if (req.audit === null || typeof req.audit !== "object" || Array.isArray(req.audit)) {
-        throw new TypeError("audit context must be an object");
-      }
-      if (Buffer.byteLength(canonicalize(req.audit)) > limits.auditContextBytesMax) {
-        throw new TypeError(`audit context exceeds ${limits.auditContextBytesMax} bytes`);
-      }
-    }
+    if (req.audit !== undefined) assertContext(req.audit, "audit context");
   }
 
   /** Same key and request: the original result; same key, other request: a conflict. */
@@ -972,7 +983,7 @@ export class LedgerEngine {
     const masked = this.#mask.length > 0 ? maskFields(data, this.#mask) : data;
     const dataText = canonicalize(masked);
     const record = linkRecord(this.#head, { at_ms: atMs, kind, tenant, data: masked }, dataText);
-    this.#audit.push({ record, dataText });
+    this.#audit.push({ record, dataText, keys: auditIndexKeys(masked) });
     this.#head = { seq: record.seq, hash: record.hash };
     return record.seq;
   }
@@ -988,6 +999,16 @@ export class LedgerEngine {
         });
       }
     }
+  }
+}
+
+/** Caller context carried into a record: a plain object, canonical JSON, bounded in size. */
+function assertContext(value: unknown, name: string): void {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new TypeError(`${name} must be an object`);
+  }
+  if (Buffer.byteLength(canonicalize(value)) > limits.auditContextBytesMax) {
+    throw new TypeError(`${name} exceeds ${limits.auditContextBytesMax} bytes`);
   }
 }
 

@@ -1,5 +1,5 @@
 /** The store port: what the decision flow and the tests use; SQLite and PostgreSQL implement it. */
-import type { AuditRecord } from "../audit/chain.js";
+import type { AuditKind, AuditRecord } from "../audit/chain.js";
 import type { ChainVerification } from "../audit/verify.js";
 import type { OpResult } from "./codes.js";
 import type {
@@ -10,6 +10,8 @@ import type {
   DebitValue,
   DecisionRequest,
   DecisionValue,
+  EventRequest,
+  EventValue,
   GrantRequest,
   GrantValue,
   HoldRequest,
@@ -33,6 +35,33 @@ export interface InvariantReport {
   readonly problems: readonly string[];
 }
 
+/**
+ * A filtered page of the audit trail. Every filter is optional and they combine with AND;
+ * `principal` and `decisionId` match `data.context.principal.id` and `data.context.decision_id`
+ * as stored (after masking: a masked value matches only "[masked]").
+ */
+export interface AuditQuery {
+  readonly tenant?: string;
+  readonly principal?: string;
+  readonly decisionId?: string;
+  readonly kind?: AuditKind;
+  /** Inclusive lower bound on `at_ms`. */
+  readonly fromMs?: number;
+  /** Exclusive upper bound on `at_ms`. */
+  readonly toMs?: number;
+  /** Only records with seq > afterSeq (the previous page's `nextAfterSeq`); default 0. */
+  readonly afterSeq?: number;
+  /** Records wanted, ≥ 1; capped at `limits.auditQueryRecordsMax`. */
+  readonly limit: number;
+}
+
+export interface AuditPage {
+  /** In ascending seq. */
+  readonly records: readonly AuditRecord[];
+  /** The last record's seq when the page is full (there may be more), else null. */
+  readonly nextAfterSeq: number | null;
+}
+
 export interface LedgerStore {
   grant(req: GrantRequest): Promise<OpResult<GrantValue>>;
   debit(req: DebitRequest): Promise<OpResult<DebitValue>>;
@@ -43,6 +72,12 @@ export interface LedgerStore {
   revoke(req: RevokeRequest): Promise<OpResult<RevokeValue>>;
   /** Audit-only: a deny, or a decision without a ledger effect. */
   recordDecision(req: DecisionRequest): Promise<OpResult<DecisionValue>>;
+  /**
+   * Appends a service event (kind "policy" or "auth") through the same group-commit write path:
+   * durable, chained, batched. No idempotency key: each call appends one record. Too-large or
+   * non-canonical data is a TypeError and nothing is written.
+   */
+  recordEvent(req: EventRequest): Promise<EventValue>;
 
   /** Current balances, after lazily applying activations and expiries due now. */
   balances(tenant: string): Promise<Balances>;
@@ -61,6 +96,8 @@ export interface LedgerStore {
 
   /** Audit records with seq > afterSeq, in order, at most `limit`. */
   auditRecords(afterSeq: number, limit: number): Promise<AuditRecord[]>;
+  /** Filtered, paginated audit records, index-backed (see `AuditQuery`). */
+  queryAudit(filter: AuditQuery): Promise<AuditPage>;
   verifyAudit(): Promise<ChainVerification>;
   /** JSON Lines, one canonical record per line. */
   exportAudit(write: (line: string) => void | Promise<void>): Promise<number>;

@@ -1,5 +1,6 @@
 /** Rows the engine reads from and writes to a store, independent of the SQL dialect. */
 import type { AuditRecord, ChainHead } from "../audit/chain.js";
+import type { AuditIndexKeys } from "../audit/index-keys.js";
 import type {
   CreditClass,
   Part,
@@ -111,8 +112,15 @@ export interface ChangeSet {
     resolvedAtMs: number | null;
   }[];
   readonly entries: readonly EntryRow[];
-  /** Each record with its `data` as canonical JSON, the text that is stored and was hashed. */
-  readonly audit: readonly { readonly record: AuditRecord; readonly dataText: string }[];
+  /**
+   * Each record with its `data` as canonical JSON (the text that is stored and was hashed) and
+   * the index columns derived from that data (not hashed).
+   */
+  readonly audit: readonly {
+    readonly record: AuditRecord;
+    readonly dataText: string;
+    readonly keys: AuditIndexKeys;
+  }[];
   readonly head: { readonly from: ChainHead; readonly to: ChainHead };
   readonly idempotency: readonly IdempotencyRow[];
   readonly usage: readonly UsageDelta[];

@@ -94,6 +94,21 @@ export interface DecisionRequest extends Keyed {
   readonly usage?: readonly UsageIncrement[];
 }
 
+export const eventKinds = ["policy", "auth"] as const;
+export type EventKind = (typeof eventKinds)[number];
+
+/**
+ * A service event: an audit record without a ledger effect and without an idempotency key
+ * (policy bundle activations and rejections, authentication failures). `data` is caller context,
+ * bounded like an `audit` context, and must never carry a credential.
+ */
+export interface EventRequest {
+  readonly kind: EventKind;
+  /** null for service-wide events; for an authentication failure, the claimed tenant if any. */
+  readonly tenant: string | null;
+  readonly data: AuditContext;
+}
+
 /** One slice of a debit, hold or commit: which class and grant paid (null grant: overdraft). */
 export interface Part {
   readonly class: CreditClass;
@@ -148,6 +163,9 @@ export interface RevokeValue {
   readonly auditSeq: number;
 }
 export interface DecisionValue {
+  readonly auditSeq: number;
+}
+export interface EventValue {
   readonly auditSeq: number;
 }
 

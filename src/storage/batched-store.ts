@@ -2,11 +2,11 @@
  * The part of a store that is the same on every database: each operation is a job for the group
  * committer. Adapters supply the transaction runner and the plain reads.
  */
-import type { AuditRecord } from "../audit/chain.js";
+import { type AuditKind, type AuditRecord, auditKinds } from "../audit/chain.js";
 import { toJsonLine } from "../audit/export.js";
 import { type ChainVerification, verifyChain } from "../audit/verify.js";
 import type { OpResult } from "../ledger/codes.js";
-import type { InvariantReport, LedgerStore } from "../ledger/port.js";
+import type { AuditPage, AuditQuery, InvariantReport, LedgerStore } from "../ledger/port.js";
 import type {
   Balances,
   CommitRequest,
@@ -15,6 +15,8 @@ import type {
   DebitValue,
   DecisionRequest,
   DecisionValue,
+  EventRequest,
+  EventValue,
   GrantRequest,
   GrantValue,
   HoldRequest,
@@ -33,6 +35,79 @@ import type {
 } from "../ledger/types.js";
 import { limits } from "../limits.js";
 import type { GroupCommitter, Job, JobHint } from "./group-commit.js";
+
+/** An audit query after validation (undefined: no such filter), limit already capped. */
+export interface AuditFilter {
+  readonly tenant: string | undefined;
+  readonly principal: string | undefined;
+  readonly decisionId: string | undefined;
+  readonly kind: AuditKind | undefined;
+  readonly fromMs: number | undefined;
+  readonly toMs: number | undefined;
+  readonly afterSeq: number;
+  readonly limit: number;
+}
+
+function optionalText(value: unknown, name: string, max: number): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || value.length === 0 || value.length > max) {
+    throw new TypeError(`${name} must be a non-empty string of at most ${max}`);
+  }
+  return value;
+}
+
+function optionalInteger(value: unknown, name: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isSafeInteger(value) || (value as number) < min) {
+    throw new TypeError(`${name} must be a safe integer ≥ ${min}`);
+  }
+  return value as number;
+}
+
+/** TypeError for a malformed query (the HTTP layer validates first); an over-large limit is capped. */
+export function auditFilter(query: AuditQuery): AuditFilter {
+  const limit = optionalInteger(query.limit, "limit", 1);
+  if (limit === undefined) throw new TypeError("limit is required");
+  if (query.kind !== undefined && !(auditKinds as readonly unknown[]).includes(query.kind)) {
+    throw new TypeError(`kind must be one of ${auditKinds.join(", ")}`);
+  }
+  return {
+    tenant: optionalText(query.tenant, "tenant", limits.ledgerKeyCharsMax),
+    principal: optionalText(query.principal, "principal", limits.auditQueryValueCharsMax),
+    decisionId: optionalText(query.decisionId, "decisionId", limits.auditQueryValueCharsMax),
+    kind: query.kind,
+    fromMs: optionalInteger(query.fromMs, "fromMs", Number.MIN_SAFE_INTEGER),
+    toMs: optionalInteger(query.toMs, "toMs", Number.MIN_SAFE_INTEGER),
+    afterSeq: optionalInteger(query.afterSeq, "afterSeq", 0) ?? 0,
+    limit: Math.min(limit, limits.auditQueryRecordsMax),
+  };
+}
+
+/**
+ * The WHERE clause for the filters present, only those, so each query shape can use its index
+ * (a catch-all `(? IS NULL OR col = ?)` defeats the planner, and PostgreSQL plans generically
+ * here). `param` renders the n-th placeholder in the dialect.
+ */
+export function auditWhere(
+  filter: AuditFilter,
+  param: (n: number) => string,
+): { where: string; values: (string | number)[] } {
+  const conditions: string[] = [];
+  const values: (string | number)[] = [];
+  const add = (sql: (p: string) => string, value: string | number | undefined) => {
+    if (value === undefined) return;
+    values.push(value);
+    conditions.push(sql(param(values.length)));
+  };
+  add((p) => `seq > ${p}`, filter.afterSeq);
+  add((p) => `tenant = ${p}`, filter.tenant);
+  add((p) => `principal = ${p}`, filter.principal);
+  add((p) => `decision_id = ${p}`, filter.decisionId);
+  add((p) => `kind = ${p}`, filter.kind);
+  add((p) => `at_ms >= ${p}`, filter.fromMs);
+  add((p) => `at_ms < ${p}`, filter.toMs);
+  return { where: conditions.join(" AND "), values };
+}
 
 export abstract class BatchedLedgerStore implements LedgerStore {
   protected abstract readonly committer: GroupCommitter;
@@ -66,6 +141,10 @@ export abstract class BatchedLedgerStore implements LedgerStore {
   recordDecision(req: DecisionRequest): Promise<OpResult<DecisionValue>> {
     return this.committer.run((e) => e.recordDecision(req), req);
   }
+  recordEvent(req: EventRequest): Promise<EventValue> {
+    // No key to prefetch and no tenant state to load: the event only appends to the chain.
+    return this.committer.run((e) => e.recordEvent(req));
+  }
   /**
    * Reads first run outside the write path, on a read-only snapshot, so a decision's snapshot
    * neither waits for nor takes the write lock. Only if an activation or expiry is due (the read
@@ -96,6 +175,19 @@ export abstract class BatchedLedgerStore implements LedgerStore {
   sweep(limit = 1_000): Promise<SweepResult> {
     return this.committer.run((e) => e.sweep(limit));
   }
+
+  async queryAudit(query: AuditQuery): Promise<AuditPage> {
+    const filter = auditFilter(query);
+    const records = await this.auditQuery(filter);
+    const last = records[records.length - 1];
+    return {
+      records,
+      nextAfterSeq: records.length === filter.limit && last !== undefined ? last.seq : null,
+    };
+  }
+
+  /** Records matching every filter present, seq > afterSeq, ascending, at most `limit`. */
+  protected abstract auditQuery(filter: AuditFilter): Promise<AuditRecord[]>;
 
   async verifyAudit(): Promise<ChainVerification> {
     return verifyChain(this.#allRecords());

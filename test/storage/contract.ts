@@ -9,6 +9,7 @@ import { verifyChain } from "../../src/audit/verify.js";
 import { ManualClock } from "../../src/clock.js";
 import type { OpResult } from "../../src/ledger/codes.js";
 import type { LedgerStore } from "../../src/ledger/port.js";
+import { limits } from "../../src/limits.js";
 import {
   expectLedgerInvariants,
   type HistoryDigest,
@@ -58,7 +59,7 @@ export function describeStoreContract(factory: StoreFactory): void {
       });
 
     it("records its schema version and starts with an empty verified chain", async () => {
-      expect(await store.schemaVersion()).toBe(1);
+      expect(await store.schemaVersion()).toBe(2);
       expect(await store.verifyAudit()).toMatchObject({ ok: true, count: 0 });
     });
 
@@ -726,6 +727,310 @@ export function describeStoreContract(factory: StoreFactory): void {
           expect(JSON.stringify(await masked.raw("SELECT data FROM audit_records"))).not.toContain(
             "a@b.c",
           );
+          expect((await masked.store.verifyAudit()).ok).toBe(true);
+        } finally {
+          await masked.close();
+        }
+      });
+    });
+
+    describe("service events and audit queries", () => {
+      const principalContext = (id: string, decisionId: string) => ({
+        decision_id: decisionId,
+        principal: { kind: "user", id, tenant: "t", issuer: "https://issuer.test" },
+      });
+
+      /** Three tenants' worth of records at three times: 10 records, seqs 1..10. */
+      const seed = async () => {
+        value(await fund("t", 100)); // 1 grant t @T0
+        value(await fund("u", 100)); // 2 grant u @T0
+        clock.tick(MIN);
+        const d1 = value(
+          await store.debit({
+            tenant: "t",
+            key: "d1",
+            amount: 1,
+            drawOrder: ["paid"],
+            audit: principalContext("alice", "dec_1"),
+          }),
+        ); // 3 debit t alice dec_1 @T0+1m
+        const deny = value(
+          await store.recordDecision({
+            tenant: "t",
+            key: "deny",
+            audit: principalContext("bob", "dec_2"),
+          }),
+        ); // 4 decision t bob dec_2
+        const d2 = value(
+          await store.debit({
+            tenant: "u",
+            key: "d2",
+            amount: 1,
+            drawOrder: ["paid"],
+            audit: { ...principalContext("alice", "dec_3"), principal: { id: "alice" } },
+          }),
+        ); // 5 debit u alice dec_3
+        clock.tick(MIN);
+        const policy = await store.recordEvent({
+          kind: "policy",
+          tenant: null,
+          data: { event: "bundle_activated", revision: "r2", digest: "sha256:ab" },
+        }); // 6 policy @T0+2m
+        const auth = await store.recordEvent({
+          kind: "auth",
+          tenant: "t",
+          data: { reason: "token_expired", issuer: "https://issuer.test" },
+        }); // 7 auth t
+        for (let i = 0; i < 3; i++) {
+          value(
+            await store.recordDecision({
+              tenant: "t",
+              key: `more${i}`,
+              audit: principalContext("alice", `dec_m${i}`),
+            }),
+          ); // 8..10 decision t alice
+        }
+        return { d1, deny, d2, policy, auth };
+      };
+      const seqs = (page: { records: readonly { seq: number }[] }) =>
+        page.records.map((r) => r.seq);
+
+      it("appends events as chained records under context, readable, verified and exported", async () => {
+        value(await fund("t", 10));
+        const [a, b] = await Promise.all([
+          store.recordEvent({ kind: "policy", tenant: null, data: { event: "bundle_rejected" } }),
+          store.recordEvent({ kind: "auth", tenant: "t", data: { reason: "bad_signature" } }),
+        ]);
+        expect([a.auditSeq, b.auditSeq]).toEqual([2, 3]);
+        // No idempotency: the same event again is a new record.
+        const c = await store.recordEvent({
+          kind: "auth",
+          tenant: "t",
+          data: { reason: "bad_signature" },
+        });
+        expect(c.auditSeq).toBe(4);
+        const records = await store.auditRecords(0, 10);
+        expect(records.map((r) => [r.kind, r.tenant])).toEqual([
+          ["grant", "t"],
+          ["policy", null],
+          ["auth", "t"],
+          ["auth", "t"],
+        ]);
+        expect(records[1]).toMatchObject({
+          at_ms: T0,
+          data: { context: { event: "bundle_rejected" } },
+        });
+        expect(records[2]?.data).toEqual({ context: { reason: "bad_signature" } });
+        expect(await store.verifyAudit()).toMatchObject({ ok: true, count: 4 });
+        const lines: string[] = [];
+        expect(await store.exportAudit((line) => void lines.push(line))).toBe(4);
+        expect((await verifyChain(parseJsonLines(lines.join("")))).ok).toBe(true);
+        expect((await store.balances("t")).available.paid).toBe(10);
+      });
+
+      it("refuses an event with too-large or malformed data and writes nothing, alone in its batch", async () => {
+        const big = { blob: "x".repeat(16 * 1024) };
+        const [tooBig, fine] = await Promise.allSettled([
+          store.recordEvent({ kind: "auth", tenant: null, data: big }),
+          store.recordEvent({ kind: "auth", tenant: null, data: { reason: "ok" } }),
+        ]);
+        expect(tooBig.status).toBe("rejected");
+        expect((tooBig as PromiseRejectedResult).reason).toBeInstanceOf(TypeError);
+        expect(fine).toMatchObject({ status: "fulfilled", value: { auditSeq: 1 } });
+        await expect(
+          store.recordEvent({ kind: "auth", tenant: null, data: { ratio: 0.5 } }),
+        ).rejects.toThrow(TypeError);
+        await expect(
+          store.recordEvent({ kind: "debit" as "auth", tenant: null, data: {} }),
+        ).rejects.toThrow(TypeError);
+        await expect(store.recordEvent({ kind: "auth", tenant: "", data: {} })).rejects.toThrow(
+          TypeError,
+        );
+        expect((await store.auditRecords(0, 10)).map((r) => r.seq)).toEqual([1]);
+        expect(await sut.raw("SELECT seq FROM audit_records")).toHaveLength(1);
+        expect(await store.verifyAudit()).toMatchObject({ ok: true, count: 1 });
+      });
+
+      it("filters by tenant, principal, decision id, kind and time range, ascending", async () => {
+        const s = await seed();
+        expect(seqs(await store.queryAudit({ tenant: "t", limit: 100 }))).toEqual([
+          1, 3, 4, 7, 8, 9, 10,
+        ]);
+        expect(seqs(await store.queryAudit({ tenant: "u", limit: 100 }))).toEqual([2, 5]);
+        expect(seqs(await store.queryAudit({ principal: "alice", limit: 100 }))).toEqual([
+          3, 5, 8, 9, 10,
+        ]);
+        expect(
+          seqs(await store.queryAudit({ principal: "alice", tenant: "u", limit: 100 })),
+        ).toEqual([5]);
+        const byDecision = await store.queryAudit({ decisionId: "dec_2", limit: 100 });
+        expect(byDecision).toEqual({
+          records: [expect.objectContaining({ seq: s.deny.auditSeq, kind: "decision" })],
+          nextAfterSeq: null,
+        });
+        expect(byDecision.records[0]?.data.context).toMatchObject({ principal: { id: "bob" } });
+        expect(seqs(await store.queryAudit({ decisionId: "dec_1", limit: 100 }))).toEqual([
+          s.d1.auditSeq,
+        ]);
+        expect(seqs(await store.queryAudit({ kind: "debit", limit: 100 }))).toEqual([3, 5]);
+        expect(seqs(await store.queryAudit({ kind: "policy", limit: 100 }))).toEqual([
+          s.policy.auditSeq,
+        ]);
+        expect(seqs(await store.queryAudit({ kind: "auth", tenant: "t", limit: 100 }))).toEqual([
+          s.auth.auditSeq,
+        ]);
+        // fromMs inclusive, toMs exclusive.
+        expect(
+          seqs(await store.queryAudit({ fromMs: T0 + MIN, toMs: T0 + 2 * MIN, limit: 100 })),
+        ).toEqual([3, 4, 5]);
+        expect(seqs(await store.queryAudit({ fromMs: T0 + 2 * MIN, limit: 100 }))).toEqual([
+          6, 7, 8, 9, 10,
+        ]);
+        expect(seqs(await store.queryAudit({ toMs: T0 + MIN, limit: 100 }))).toEqual([1, 2]);
+        expect(
+          seqs(
+            await store.queryAudit({
+              tenant: "t",
+              principal: "alice",
+              kind: "decision",
+              fromMs: T0 + 2 * MIN,
+              limit: 100,
+            }),
+          ),
+        ).toEqual([8, 9, 10]);
+        // Records as stored: they verify as a chain segment.
+        const all = await store.queryAudit({ limit: 100 });
+        expect(all.records).toEqual(await store.auditRecords(0, 100));
+        expect((await verifyChain(all.records)).ok).toBe(true);
+      });
+
+      it("answers an empty page for no match", async () => {
+        await seed();
+        for (const q of [
+          { tenant: "nobody" },
+          { principal: "carol" },
+          { decisionId: "dec_none" },
+          { kind: "revocation" as const },
+          { fromMs: T0 + 10 * MIN },
+          { toMs: T0 },
+          { afterSeq: 10 },
+          { principal: "bob", tenant: "u" },
+        ]) {
+          expect(await store.queryAudit({ ...q, limit: 10 })).toEqual({
+            records: [],
+            nextAfterSeq: null,
+          });
+        }
+      });
+
+      it("pages with nextAfterSeq until a short page", async () => {
+        await seed();
+        const p1 = await store.queryAudit({ principal: "alice", limit: 2 });
+        expect(p1).toMatchObject({ nextAfterSeq: 5 });
+        expect(seqs(p1)).toEqual([3, 5]);
+        const p2 = await store.queryAudit({ principal: "alice", limit: 2, afterSeq: 5 });
+        expect(seqs(p2)).toEqual([8, 9]);
+        expect(p2.nextAfterSeq).toBe(9);
+        const p3 = await store.queryAudit({ principal: "alice", limit: 2, afterSeq: 9 });
+        expect(seqs(p3)).toEqual([10]);
+        expect(p3.nextAfterSeq).toBeNull();
+        // A full last page says there may be more; the next page is then empty.
+        const exact = await store.queryAudit({ tenant: "u", limit: 2 });
+        expect(exact.nextAfterSeq).toBe(5);
+        expect(
+          await store.queryAudit({ tenant: "u", limit: 2, afterSeq: exact.nextAfterSeq ?? 0 }),
+        ).toEqual({ records: [], nextAfterSeq: null });
+      });
+
+      it("caps the limit at limits.auditQueryRecordsMax and refuses malformed queries", async () => {
+        const n = limits.auditQueryRecordsMax + 1;
+        await Promise.all(
+          Array.from({ length: n }, (_, i) =>
+            store.recordEvent({ kind: "auth", tenant: "t", data: { attempt: i } }),
+          ),
+        );
+        const page = await store.queryAudit({ tenant: "t", limit: 10 * n });
+        expect(page.records).toHaveLength(limits.auditQueryRecordsMax);
+        expect(page.nextAfterSeq).toBe(limits.auditQueryRecordsMax);
+        const rest = await store.queryAudit({
+          tenant: "t",
+          limit: 10 * n,
+          afterSeq: page.nextAfterSeq ?? 0,
+        });
+        expect(seqs(rest)).toEqual([n]);
+        expect(rest.nextAfterSeq).toBeNull();
+        for (const bad of [
+          { limit: 0 },
+          { limit: 1.5 },
+          { limit: 10, afterSeq: -1 },
+          { limit: 10, kind: "nope" as "auth" },
+          { limit: 10, tenant: "" },
+          { limit: 10, fromMs: 0.5 },
+        ]) {
+          await expect(store.queryAudit(bad)).rejects.toThrow(TypeError);
+        }
+      });
+
+      it("writes records whose ids cannot be indexed (NUL, over the byte bound) and leaves them out of the index", async () => {
+        const long = "é".repeat(limits.auditIndexValueBytesMax);
+        const d = value(
+          await store.recordDecision({
+            tenant: "t",
+            key: "odd",
+            audit: { principal: { id: "a\u0000b" }, decision_id: long },
+          }),
+        );
+        const e = await store.recordEvent({
+          kind: "auth",
+          tenant: null,
+          data: { principal: { id: "p1" }, decision_id: "dec_ok", note: "x\u0000y" },
+        });
+        expect(
+          await sut.raw("SELECT principal, decision_id FROM audit_records ORDER BY seq"),
+        ).toEqual([
+          { principal: null, decision_id: null },
+          { principal: "p1", decision_id: "dec_ok" },
+        ]);
+        const [record] = (await store.queryAudit({ tenant: "t", limit: 10 })).records;
+        expect(record).toMatchObject({ seq: d.auditSeq, data: { context: { decision_id: long } } });
+        expect(seqs(await store.queryAudit({ principal: "p1", limit: 10 }))).toEqual([e.auditSeq]);
+        expect(seqs(await store.queryAudit({ decisionId: "dec_ok", limit: 10 }))).toEqual([
+          e.auditSeq,
+        ]);
+      });
+
+      it("answers masked records, and masked principals are not indexed by their raw value", async () => {
+        const masked = await factory.open(clock, {
+          maskFields: ["context.email", "context.principal.id"],
+        });
+        try {
+          value(
+            await masked.store.recordDecision({
+              tenant: "m",
+              key: "k",
+              audit: { email: "a@b.c", ...principalContext("secret-user", "dec_m") },
+            }),
+          );
+          await masked.store.recordEvent({
+            kind: "auth",
+            tenant: "m",
+            data: { email: "x@y.z", reason: "unknown_issuer" },
+          });
+          const page = await masked.store.queryAudit({ tenant: "m", limit: 10 });
+          expect(page.records.map((r) => r.data.context)).toEqual([
+            expect.objectContaining({ email: "[masked]", decision_id: "dec_m" }),
+            { email: "[masked]", reason: "unknown_issuer" },
+          ]);
+          expect(
+            (await masked.store.queryAudit({ principal: "secret-user", limit: 10 })).records,
+          ).toEqual([]);
+          expect(seqs(await masked.store.queryAudit({ decisionId: "dec_m", limit: 10 }))).toEqual([
+            1,
+          ]);
+          const raw = JSON.stringify(await masked.raw("SELECT * FROM audit_records"));
+          expect(raw).not.toContain("a@b.c");
+          expect(raw).not.toContain("x@y.z");
+          expect(raw).not.toContain("secret-user");
           expect((await masked.store.verifyAudit()).ok).toBe(true);
         } finally {
           await masked.close();

@@ -5,7 +5,9 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock.js";
+import { initial } from "../../src/storage/sqlite/migrations/index.js";
 import { SqliteLedgerStore } from "../../src/storage/sqlite/store.js";
+import { insertDerived, v1Expected, v1Records, v1Row } from "./audit-v1-fixture.js";
 
 const dir = mkdtempSync(join(tmpdir(), "creditgate-sqlite-store-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,12 +30,13 @@ describe("SQLite store", () => {
     const path = join(dir, "migrate.db");
     for (let i = 0; i < 2; i++) {
       const store = SqliteLedgerStore.open({ path });
-      expect(await store.schemaVersion()).toBe(1);
+      expect(await store.schemaVersion()).toBe(2);
       await store.close();
     }
     const db = new Database(path, { readonly: true });
     expect(db.prepare("SELECT version, name FROM schema_migrations").all()).toEqual([
       { version: 1, name: "initial" },
+      { version: 2, name: "audit-query" },
     ]);
     db.close();
   });
@@ -81,5 +84,70 @@ describe("SQLite store", () => {
     expect(store.batchStats.batches).toBe(before + 1);
     expect((await store.auditRecords(0, 10)).map((r) => r.kind)).toEqual(["grant", "expiry"]);
     await store.close();
+  });
+
+  it("migrates a version-1 database with records to version 2, backfilling the query columns", async () => {
+    const path = join(dir, "v1.db");
+    const records = v1Records();
+    const v1 = new Database(path);
+    v1.pragma("journal_mode = WAL");
+    v1.exec(
+      "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)",
+    );
+    v1.exec(initial.sql);
+    v1.prepare("INSERT INTO schema_migrations VALUES (1, 'initial', 0)").run();
+    const insert = v1.prepare("INSERT INTO audit_records VALUES (?, ?, ?, ?, ?, ?, ?)");
+    for (const r of records) insert.run(...v1Row(r));
+    const last = records[records.length - 1]!;
+    v1.prepare("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1").run(last.seq, last.hash);
+    v1.close();
+
+    const store = SqliteLedgerStore.open({ path, clock: new ManualClock(10_000) });
+    try {
+      expect(await store.schemaVersion()).toBe(2);
+      const db = new Database(path);
+      const derived = db.prepare("SELECT seq, principal, decision_id FROM audit_records").all();
+      expect(derived).toEqual(v1Expected);
+      expect(derived).toEqual(insertDerived());
+      // The trigger is back: the backfill was the only update.
+      expect(() => db.prepare("UPDATE audit_records SET principal = 'x'").run()).toThrow(
+        /append-only/,
+      );
+      db.close();
+      expect(await store.auditRecords(0, 10)).toEqual(records);
+      expect(await store.verifyAudit()).toMatchObject({ ok: true, count: records.length });
+      expect((await store.queryAudit({ principal: "alice", limit: 10 })).records).toEqual([
+        records[0],
+      ]);
+      expect((await store.queryAudit({ principal: "carol", limit: 10 })).records).toEqual([
+        records[5],
+      ]);
+      // New records chain on after the migrated ones.
+      const event = await store.recordEvent({ kind: "policy", tenant: null, data: { v: 2 } });
+      expect(event.auditSeq).toBe(records.length + 1);
+      expect(await store.verifyAudit()).toMatchObject({ ok: true, count: records.length + 1 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("answers audit queries from the indexes, not a table scan", async () => {
+    const path = join(dir, "plan.db");
+    const store = SqliteLedgerStore.open({ path });
+    await store.close();
+    const db = new Database(path, { readonly: true });
+    const plan = (where: string) =>
+      JSON.stringify(
+        db
+          .prepare(
+            `EXPLAIN QUERY PLAN SELECT * FROM audit_records WHERE seq > 0 AND ${where} ORDER BY seq LIMIT 10`,
+          )
+          .all(),
+      );
+    expect(plan("tenant = 't'")).toContain("audit_tenant");
+    expect(plan("principal = 'p'")).toContain("audit_principal");
+    expect(plan("decision_id = 'd'")).toContain("audit_decision");
+    expect(plan("at_ms >= 1 AND at_ms < 2")).toContain("audit_at");
+    db.close();
   });
 });

@@ -1,10 +1,11 @@
 /** Versioned migrations, applied at start-up under an advisory lock so instances do not race. */
 import type pg from "pg";
 import { CreditgateError } from "../../errors.js";
-import { initial } from "./migrations/index.js";
+import { auditQuery, initial } from "./migrations/index.js";
 
 export const postgresMigrations: readonly { version: number; name: string; sql: string }[] = [
   initial,
+  auditQuery,
 ];
 
 const migrationLockKey = 0x6372_6764; // "crgd"

@@ -19,7 +19,7 @@ import {
   zeroAmounts,
 } from "../../ledger/types.js";
 import { limits } from "../../limits.js";
-import { BatchedLedgerStore } from "../batched-store.js";
+import { type AuditFilter, auditWhere, BatchedLedgerStore } from "../batched-store.js";
 import { GroupCommitter, type Job, type JobHint, type TransactionRunner } from "../group-commit.js";
 import { findInvariantProblems } from "../invariants.js";
 import {
@@ -177,6 +177,16 @@ export class PostgresLedgerStore extends BatchedLedgerStore {
     const rows = await this.#rows(
       "SELECT * FROM audit_records WHERE seq > $1 ORDER BY seq LIMIT $2",
       [afterSeq, limit],
+    );
+    return rows.map(auditFromRow);
+  }
+
+  protected async auditQuery(filter: AuditFilter): Promise<AuditRecord[]> {
+    const { where, values } = auditWhere(filter, (n) => `$${n}`);
+    const rows = await this.#rows(
+      `SELECT seq, prev_hash, hash, at_ms, kind, tenant, data FROM audit_records WHERE ${where}
+       ORDER BY seq LIMIT $${values.length + 1}`,
+      [...values, filter.limit],
     );
     return rows.map(auditFromRow);
   }

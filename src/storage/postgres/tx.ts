@@ -520,7 +520,7 @@ export class PostgresTx implements LedgerTx {
       const a = c.audit.map((x) => x.record);
       insert(
         "ai",
-        `INSERT INTO audit_records (seq, prev_hash, hash, at_ms, kind, tenant, data)
+        `INSERT INTO audit_records (seq, prev_hash, hash, at_ms, kind, tenant, data, principal, decision_id)
          SELECT * FROM unnest(${arg(
            a.map((x) => x.seq),
            "bigint",
@@ -544,6 +544,13 @@ export class PostgresTx implements LedgerTx {
            )},
            ${arg(
              c.audit.map((x) => x.dataText),
+             "text",
+           )}, ${arg(
+             c.audit.map((x) => x.keys.principal),
+             "text",
+           )},
+           ${arg(
+             c.audit.map((x) => x.keys.decisionId),
              "text",
            )})`,
       );

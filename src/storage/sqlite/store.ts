@@ -20,7 +20,7 @@ import {
   zeroAmounts,
 } from "../../ledger/types.js";
 import { limits } from "../../limits.js";
-import { BatchedLedgerStore } from "../batched-store.js";
+import { type AuditFilter, auditWhere, BatchedLedgerStore } from "../batched-store.js";
 import { GroupCommitter, type Job, type JobHint, type TransactionRunner } from "../group-commit.js";
 import { findInvariantProblems } from "../invariants.js";
 import {
@@ -71,6 +71,7 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
   #snapshotQueue: Promise<unknown> = Promise.resolve();
   readonly #engineOptions: EngineOptions;
   readonly #clock: Clock;
+  readonly #auditQueries = new Map<string, Database.Statement<unknown[], unknown>>();
   /** The synchronous level read back from the database at start-up. */
   readonly synchronous: "FULL" | "NORMAL";
 
@@ -193,6 +194,18 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
       .prepare("SELECT * FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?")
       .all(afterSeq, limit) as Row[];
     return rows.map(auditFromRow);
+  }
+
+  protected async auditQuery(filter: AuditFilter): Promise<AuditRecord[]> {
+    const { where, values } = auditWhere(filter, () => "?");
+    const sql = `SELECT seq, prev_hash, hash, at_ms, kind, tenant, data FROM audit_records WHERE ${where} ORDER BY seq LIMIT ?`;
+    // Few shapes (one per combination of filters): prepare each once.
+    let stmt = this.#auditQueries.get(sql);
+    if (!stmt) {
+      stmt = this.#reader.prepare(sql);
+      this.#auditQueries.set(sql, stmt);
+    }
+    return (stmt.all(...values, filter.limit) as Row[]).map(auditFromRow);
   }
 
   async checkInvariants(): Promise<InvariantReport> {

@@ -312,9 +312,9 @@ export class SqliteTx implements LedgerTx {
       ]),
     );
     this.#insertMany(
-      "INSERT INTO audit_records (seq, prev_hash, hash, at_ms, kind, tenant, data)",
-      7,
-      c.audit.map(({ record: a, dataText }) => [
+      "INSERT INTO audit_records (seq, prev_hash, hash, at_ms, kind, tenant, data, principal, decision_id)",
+      9,
+      c.audit.map(({ record: a, dataText, keys }) => [
         a.seq,
         a.prev_hash,
         a.hash,
@@ -322,6 +322,8 @@ export class SqliteTx implements LedgerTx {
         a.kind,
         a.tenant,
         dataText,
+        keys.principal,
+        keys.decisionId,
       ]),
     );
     if (c.head.to.seq !== c.head.from.seq) {

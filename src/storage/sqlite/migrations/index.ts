@@ -1,1 +1,2 @@
 export { initial } from "./001-initial.js";
+export { auditQuery } from "./002-audit-query.js";
