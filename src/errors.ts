@@ -245,6 +245,11 @@ export const errorSpecs = {
     message: "this Idempotency-Key was used for a different request",
     retryable: false,
   },
+  IDEMPOTENCY_IN_PROGRESS: {
+    status: 409,
+    message: "a request with this Idempotency-Key is still being enforced; retry shortly",
+    retryable: true,
+  },
   LEDGER_REFUSED: { status: 409, message: "the ledger refused the operation", retryable: false },
 
   // --- cli -------------------------------------------------------------------------------

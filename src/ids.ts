@@ -10,6 +10,7 @@ export const idPrefixes = {
   reversal: "rev",
   revocation: "rvk",
   task: "tsk",
+  request: "req",
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

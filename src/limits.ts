@@ -92,6 +92,19 @@ export const limits = {
   /** Roles or scopes on one principal. */
   claimListItemsMax: 64,
   // --- end identity ----------------------------------------------------------------------
+
+  // --- service ---------------------------------------------------------------------------
+  /** A request body; the configured server.body_limit_bytes may only be lower. */
+  requestBodyBytesMax: 1 * MiB,
+  /** Client addresses the rate limiter remembers (least recently seen forgotten first). */
+  rateLimitClientsMax: 100_000,
+  /** How long a tenant's revocations are trusted before they are read again from the store. */
+  revocationRefreshMs: 1_000,
+  /** Tenants whose revocations are kept in memory. */
+  revocationTenantsCachedMax: 100_000,
+  /** How long /readyz waits for the store to answer. */
+  readinessStoreTimeoutMs: 2_000,
+  // --- end service -----------------------------------------------------------------------
 } as const;
 
 assert.ok(limits.bundleUncompressedBytesMax >= limits.bundleSizeBytesMax);

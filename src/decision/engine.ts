@@ -1,8 +1,9 @@
 /**
- * The flow of one decision, in one place: read balances and usage → evaluate the policy with
- * `now` from the clock → enforce in the ledger (debit, or hold when the policy asks for one, in
- * the policy's draw order, with the usage increments) → the audit record is written by the same
- * ledger transaction → respond. Denies are answers, not errors; every failure fails closed.
+ * The flow of one decision, in one place: read balances, usage and any earlier use of the
+ * idempotency key → evaluate the policy with `now` from the clock → enforce in the ledger (debit,
+ * or hold when the policy asks for one, in the policy's draw order, with the usage increments) →
+ * the audit record is written by the same ledger transaction → respond. Denies are answers, not
+ * errors; every failure fails closed.
  */
 import { createHash } from "node:crypto";
 import type { JsonValue } from "../audit/canonical.js";
@@ -12,11 +13,18 @@ import { CreditgateError, isCreditgateError } from "../errors.js";
 import { newId } from "../ids.js";
 import type { OpResult } from "../ledger/codes.js";
 import type { LedgerStore } from "../ledger/port.js";
-import type { AuditContext, ClassAmounts, CreditClass, Floors, Part } from "../ledger/types.js";
+import type { AuditContext, CreditClass, Floors, Part } from "../ledger/types.js";
 import type { PolicyEvaluator } from "../policy/evaluator.js";
 import type { DecisionInput, DecisionResult, Reason } from "../policy/types.js";
+import {
+  compensateKeySuffix,
+  finalize,
+  holdKeySuffix,
+  type ReplayContext,
+  replayDecision,
+} from "./replay.js";
 import type { DecideRequest, DecisionResponse } from "./types.js";
-import { usageIncrements, usageInput, usageKeys, usagePlan } from "./usage.js";
+import { type UsagePlan, usageIncrements, usageInput, usageKeys, usagePlan } from "./usage.js";
 
 export interface PolicySource {
   /** Read once per decision, so a hot reload never splits one decision across two bundles. */
@@ -28,7 +36,7 @@ export interface DecisionEngineOptions {
   readonly store: LedgerStore;
   readonly clock?: Clock;
   readonly holdTtlMs: number;
-  /** Called once per decision, for metrics; never throws into the flow. */
+  /** Called once per answered decision, for metrics; never throws into the flow. */
   readonly observe?: (response: DecisionResponse, elapsedMs: number) => void;
 }
 
@@ -47,25 +55,33 @@ function floorsFrom(result: DecisionResult): Floors {
   return floors;
 }
 
-function subtractParts(
-  available: ClassAmounts,
-  parts: readonly Part[],
-): Record<CreditClass, number> {
-  const next = { ...available };
-  for (const part of parts) next[part.class] -= part.amount;
-  return next;
-}
-
 function deny(reasons: readonly Reason[]): DecisionResult {
   return { allow: false, cost: 0, hold: 0, draw_order: [], obligations: {}, reasons };
 }
 
+const balanceMoved: Reason = {
+  code: "INSUFFICIENT_CREDITS",
+  message: "the balance changed before the debit; not enough credits",
+};
+
+/** Everything one enforcing decision needs after evaluation. */
+interface Enforcement {
+  readonly request: DecideRequest;
+  readonly key: string;
+  readonly plan: UsagePlan;
+  readonly input: DecisionInput;
+  readonly evaluator: PolicyEvaluator;
+  readonly decisionId: string;
+}
+
 export class DecisionEngine {
   readonly #options: DecisionEngineOptions;
+  readonly #store: LedgerStore;
   readonly #clock: Clock;
 
   constructor(options: DecisionEngineOptions) {
     this.#options = options;
+    this.#store = options.store;
     this.#clock = options.clock ?? systemClock;
   }
 
@@ -87,15 +103,24 @@ export class DecisionEngine {
     if (!dryRun && (key === undefined || key === ""))
       throw new CreditgateError("IDEMPOTENCY_KEY_MISSING");
 
-    const store = this.#options.store;
     const evaluator = this.#options.policy.current;
     const nowMs = this.#clock.nowMs();
     const plan = usagePlan(
       { tenant: principal.tenant, principalId: principal.id, keyId: principal.jti ?? principal.id },
       action,
     );
-    const snapshot = await store.snapshot(principal.tenant, usageKeys(plan));
-    const available = snapshot.balances.available;
+    const snapshot = await this.#store.snapshot(
+      principal.tenant,
+      usageKeys(plan),
+      dryRun ? undefined : key,
+    );
+    if (snapshot.prior !== undefined && snapshot.prior !== null) {
+      return replayDecision(
+        this.#store,
+        { tenant: principal.tenant, key: key as string, principalId: principal.id, action },
+        snapshot.prior,
+      );
+    }
 
     const input: DecisionInput = {
       principal: {
@@ -107,11 +132,10 @@ export class DecisionEngine {
         scopes: principal.scopes,
       },
       action,
-      balances: available,
+      balances: snapshot.balances.available,
       usage: usageInput(plan, snapshot.usage),
       now: toRfc3339(nowMs),
     };
-
     let result: DecisionResult;
     try {
       result = evaluator.evaluate(input);
@@ -120,160 +144,179 @@ export class DecisionEngine {
       // Fail closed: a policy that cannot answer denies, with the failure's own code.
       result = deny([{ code: error.code, message: error.message }]);
     }
-
     const decisionId = newId("decision", nowMs);
-    const respond = (
-      outcome: DecisionResult,
-      balances: Record<CreditClass, number>,
-      holdId?: string,
-    ): DecisionResponse => ({
-      decision_id: decisionId,
-      allow: outcome.allow,
-      cost: outcome.cost,
-      ...(holdId === undefined ? {} : { hold_id: holdId, hold: outcome.hold }),
-      reasons: outcome.reasons,
-      obligations: outcome.obligations,
-      balances,
-      policy_revision: evaluator.revision,
-      ...(dryRun ? { dry_run: true } : {}),
+    if (dryRun) return { ...template(result, input, evaluator, decisionId), dry_run: true };
+    return this.#enforce(result, {
+      request,
+      key: key as string,
+      plan,
+      input,
+      evaluator,
+      decisionId,
     });
+  }
 
-    if (dryRun) return respond(result, { ...available });
-    const idempotencyKey = key as string;
+  async #enforce(result: DecisionResult, e: Enforcement): Promise<DecisionResponse> {
+    if (!result.allow) return this.#recordOnly(result, e, 0, 0);
+    const { request, key, plan } = e;
+    const tenant = request.principal.tenant;
+    const steps = request.action.units?.steps ?? 1;
+    const holdOnly = result.hold > 0 && holdCarriesCost.has(request.action.type);
+    const debitAmount = holdOnly ? 0 : result.cost;
+    const usage = usageIncrements(plan, debitAmount + result.hold, steps);
+    if (debitAmount === 0 && result.hold === 0) return this.#recordOnly(result, e, 0, steps);
 
-    const audit = (outcome: DecisionResult, response: DecisionResponse): AuditContext => ({
-      decision_id: decisionId,
-      principal: {
-        kind: principal.kind,
-        id: principal.id,
-        tenant: principal.tenant,
-        issuer: principal.issuer,
-      },
-      action: action as unknown as JsonValue,
-      allow: outcome.allow,
-      cost: outcome.cost,
-      hold: outcome.hold,
-      reasons: outcome.reasons as unknown as JsonValue,
-      policy_revision: evaluator.revision,
-      bundle_digest: evaluator.digest,
-      input_digest: sha256(canonicalize(input as unknown as JsonValue)),
-      response: response as unknown as JsonValue,
-    });
-
-    if (result.allow) {
-      const steps = action.units?.steps ?? 1;
-      const drawOrder = result.draw_order;
-      const floors = floorsFrom(result);
-      const holdOnly = result.hold > 0 && holdCarriesCost.has(action.type);
-      const debitAmount = holdOnly ? 0 : result.cost;
-      const charged = debitAmount + result.hold;
-      const usage = usageIncrements(plan, charged, steps);
-
-      // One ledger effect per decision where possible; a fee plus a hold is two, compensated.
-      let parts: Part[] = [];
-      let holdId: string | undefined;
-      let outcome: OpResult<{ readonly auditSeq: number }> | undefined;
-      let debitTransferId: string | undefined;
-      if (debitAmount > 0) {
-        const provisional = respond(result, subtractParts(available, []));
-        const debit = await store.debit({
-          tenant: principal.tenant,
-          key: idempotencyKey,
-          amount: debitAmount,
-          drawOrder,
-          floors,
-          usage,
-          audit: audit(result, provisional),
-        });
-        outcome = debit;
-        if (debit.ok) {
-          parts = [...debit.value.parts];
-          if (debit.code === "ok") debitTransferId = debit.value.transferId;
-        }
-      }
-      if (result.hold > 0 && (outcome === undefined || outcome.ok)) {
-        const hold = await store.hold({
-          tenant: principal.tenant,
-          key: debitAmount > 0 ? `${idempotencyKey}:hold` : idempotencyKey,
-          amount: result.hold,
-          drawOrder,
-          floors,
-          ttlMs: this.#options.holdTtlMs,
-          ...(debitAmount > 0 ? {} : { usage }),
-          audit: audit(result, respond(result, subtractParts(available, parts))),
-        });
-        if (hold.ok) {
-          holdId = hold.value.holdId;
-          parts = [...parts, ...hold.value.parts];
-        } else if (debitTransferId !== undefined) {
-          // The fee went through but the hold cannot: give the fee back rather than charge for nothing.
-          await store.reverse({
-            tenant: principal.tenant,
-            key: `${idempotencyKey}:compensate`,
-            transferId: debitTransferId,
-            reason: `hold refused: ${hold.code}`,
-          });
-          parts = [];
-        }
-        outcome = hold;
-      }
-      if (outcome === undefined) {
-        const recorded = await store.recordDecision({
-          tenant: principal.tenant,
-          key: idempotencyKey,
-          usage,
-          audit: audit(result, respond(result, { ...available })),
-        });
-        outcome = recorded;
-      }
-
-      if (outcome.ok && outcome.code === "exists") return this.#replay(outcome.value.auditSeq);
-      if (outcome.ok) return respond(result, subtractParts(available, parts), holdId);
-      if (outcome.code === "exists_with_different_request") {
-        throw new CreditgateError("IDEMPOTENCY_CONFLICT", {
-          details: { ledger_code: outcome.code },
-        });
-      }
-      if (outcome.code !== "insufficient_credits") {
-        throw new CreditgateError("LEDGER_REFUSED", {
-          message: `the ledger refused the decision: ${outcome.code}`,
-          details: { ledger_code: outcome.code },
-        });
-      }
-      // The balance moved between evaluation and enforcement: the ledger wins.
-      result = deny([
-        {
-          code: "INSUFFICIENT_CREDITS",
-          message: "the balance changed before the debit; not enough credits",
-        },
-      ]);
+    const shape = template(result, e.input, e.evaluator, e.decisionId);
+    const audit = auditContext(shape, result, e);
+    const drawOrder = result.draw_order;
+    const floors = floorsFrom(result);
+    let parts: readonly Part[] = [];
+    let transferId = "";
+    if (debitAmount > 0) {
+      const debit = await this.#store.debit({
+        tenant,
+        key,
+        amount: debitAmount,
+        drawOrder,
+        floors,
+        usage,
+        audit,
+      });
+      if (!debit.ok) return this.#refused(debit, result, e);
+      if (debit.code === "exists") return this.#replay(e);
+      parts = debit.value.parts;
+      transferId = debit.value.transferId;
+      if (result.hold === 0) return finalize(shape, undefined, parts);
     }
+    const hold = await this.#store.hold({
+      tenant,
+      key: debitAmount > 0 ? `${key}${holdKeySuffix}` : key,
+      amount: result.hold,
+      drawOrder,
+      floors,
+      ttlMs: this.#options.holdTtlMs,
+      // After a fee, the hold is a follow-up: its record names the decision it belongs to.
+      ...(debitAmount > 0 ? { audit: { decision_id: e.decisionId } } : { usage, audit }),
+    });
+    if (hold.ok && hold.code === "exists" && debitAmount === 0) return this.#replay(e);
+    if (hold.ok) return finalize(shape, hold.value.holdId, [...parts, ...hold.value.parts]);
+    if (debitAmount === 0) return this.#refused(hold, result, e);
+    return this.#compensate(e, hold.code, transferId);
+  }
 
-    const denied = respond(result, { ...available });
-    const recorded = await store.recordDecision({
+  /** A deny, or an allow without a ledger effect: one audit record carrying the response. */
+  async #recordOnly(
+    result: DecisionResult,
+    e: Enforcement,
+    credits: number,
+    steps: number,
+  ): Promise<DecisionResponse> {
+    const shape = template(result, e.input, e.evaluator, e.decisionId);
+    const recorded = await this.#store.recordDecision({
+      tenant: e.request.principal.tenant,
+      key: e.key,
+      usage: usageIncrements(e.plan, credits, steps),
+      audit: auditContext(shape, result, e),
+    });
+    if (recorded.ok && recorded.code === "ok") return shape;
+    return this.#replay(e);
+  }
+
+  /** The ledger refused what the policy allowed: the balance moved (a deny), or a bad request. */
+  #refused(
+    outcome: Extract<OpResult<unknown>, { ok: false }>,
+    result: DecisionResult,
+    e: Enforcement,
+  ): Promise<DecisionResponse> {
+    if (outcome.code === "exists_with_different_request") return this.#replay(e);
+    if (outcome.code !== "insufficient_credits") {
+      throw new CreditgateError("LEDGER_REFUSED", {
+        message: `the ledger refused the decision: ${outcome.code}`,
+        details: { ledger_code: outcome.code, policy_cost: result.cost },
+      });
+    }
+    return this.#recordOnly(deny([balanceMoved]), e, 0, 0);
+  }
+
+  /** The fee went through but the hold cannot: refund the fee rather than charge for nothing. */
+  async #compensate(
+    e: Enforcement,
+    holdCode: string,
+    transferId: string,
+  ): Promise<DecisionResponse> {
+    const denied = template(deny([balanceMoved]), e.input, e.evaluator, e.decisionId);
+    const reversed = await this.#store.reverse({
+      tenant: e.request.principal.tenant,
+      key: `${e.key}${compensateKeySuffix}`,
+      transferId,
+      reason: `hold refused: ${holdCode}`,
+      audit: auditContext(denied, deny([balanceMoved]), e),
+    });
+    if (!reversed.ok) {
+      throw new CreditgateError("LEDGER_REFUSED", {
+        message: `the fee could not be refunded after the hold was refused: ${reversed.code}`,
+        details: { ledger_code: reversed.code },
+      });
+    }
+    return reversed.code === "ok" ? denied : this.#replay(e);
+  }
+
+  /** Someone else enforced this key first (a concurrent retry): answer with what they recorded. */
+  async #replay(e: Enforcement): Promise<DecisionResponse> {
+    const tenant = e.request.principal.tenant;
+    const prior = (await this.#store.idempotencyRecords(tenant, [e.key])).get(e.key);
+    if (prior === undefined) throw new CreditgateError("IDEMPOTENCY_IN_PROGRESS");
+    return replayDecision(
+      this.#store,
+      { tenant, key: e.key, principalId: e.request.principal.id, action: e.request.action },
+      prior,
+    );
+  }
+}
+
+/** The response before the ledger: balances as evaluated, no hold id yet. */
+function template(
+  result: DecisionResult,
+  input: DecisionInput,
+  evaluator: PolicyEvaluator,
+  decisionId: string,
+): DecisionResponse {
+  return {
+    decision_id: decisionId,
+    allow: result.allow,
+    cost: result.cost,
+    ...(result.allow && result.hold > 0 ? { hold: result.hold } : {}),
+    reasons: result.reasons,
+    obligations: result.obligations,
+    balances: { ...input.balances },
+    policy_revision: evaluator.revision,
+  };
+}
+
+function auditContext(
+  response: DecisionResponse,
+  result: DecisionResult,
+  e: Enforcement,
+): AuditContext {
+  const { principal, action } = e.request;
+  const context = {
+    decision_id: e.decisionId,
+    principal: {
+      kind: principal.kind,
+      id: principal.id,
       tenant: principal.tenant,
-      key: idempotencyKey,
-      usage: usageIncrements(plan, 0, 0),
-      audit: audit(result, denied),
-    });
-    if (recorded.ok && recorded.code === "exists") return this.#replay(recorded.value.auditSeq);
-    if (!recorded.ok) {
-      throw new CreditgateError("IDEMPOTENCY_CONFLICT", {
-        details: { ledger_code: recorded.code },
-      });
-    }
-    return denied;
-  }
-
-  /** A retried key answers with the response recorded by the original decision's audit record. */
-  async #replay(auditSeq: number): Promise<DecisionResponse> {
-    const [record] = await this.#options.store.auditRecords(auditSeq - 1, 1);
-    const context = record?.data.context as { response?: unknown } | null | undefined;
-    if (record === undefined || record.seq !== auditSeq || context?.response === undefined) {
-      throw new CreditgateError("INTERNAL", {
-        message: `audit record ${auditSeq} holds no decision response`,
-      });
-    }
-    return context.response as DecisionResponse;
-  }
+      issuer: principal.issuer,
+      ...(principal.jti === undefined ? {} : { jti: principal.jti }),
+    },
+    action,
+    allow: result.allow,
+    cost: result.cost,
+    hold: result.hold,
+    reasons: result.reasons,
+    policy_revision: e.evaluator.revision,
+    bundle_digest: e.evaluator.digest,
+    input_digest: sha256(canonicalize(e.input as unknown as JsonValue)),
+    response,
+  } satisfies ReplayContext & Record<string, unknown>;
+  return context as unknown as AuditContext;
 }

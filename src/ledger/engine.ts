@@ -48,6 +48,7 @@ import {
   type GrantValue,
   type HoldRequest,
   type HoldValue,
+  type IdempotencyRecord,
   type Part,
   type ReleaseRequest,
   type ReleaseValue,
@@ -546,7 +547,11 @@ export class LedgerEngine {
     return { tenant, atMs: this.#nowMs, posted: { ...ts.posted }, held: { ...ts.held }, available };
   }
 
-  async snapshot(tenant: string, keys: readonly UsageKey[]): Promise<Snapshot> {
+  async snapshot(
+    tenant: string,
+    keys: readonly UsageKey[],
+    idempotencyKey?: string,
+  ): Promise<Snapshot> {
     const balances = await this.balances(tenant);
     const windows = keys.map((k) => ({ ...k, windowStartMs: windowStart(k.window, this.#nowMs) }));
     const stored = await this.#tx.loadUsage(tenant, windows);
@@ -561,7 +566,22 @@ export class LedgerEngine {
         credits: (row?.credits ?? 0) + (pending?.credits ?? 0),
       };
     });
-    return { nowMs: this.#nowMs, balances, usage };
+    if (idempotencyKey === undefined) return { nowMs: this.#nowMs, balances, usage };
+    const [prior] = (await this.idempotencyRecords(tenant, [idempotencyKey])).values();
+    return { nowMs: this.#nowMs, balances, usage, prior: prior ?? null };
+  }
+
+  async idempotencyRecords(
+    tenant: string,
+    keys: readonly string[],
+  ): Promise<Map<string, IdempotencyRecord>> {
+    assertIdentifier(tenant, "tenant");
+    const out = new Map<string, IdempotencyRecord>();
+    for (const key of keys) {
+      const row = await this.#tx.loadIdempotency(tenant, key);
+      if (row !== null) out.set(key, { op: row.op, value: JSON.parse(row.result) as unknown });
+    }
+    return out;
   }
 
   /** The sweeper: matures up to `limit` tenants with due activations or expiries. */

@@ -16,6 +16,7 @@ import type {
   GrantValue,
   HoldRequest,
   HoldValue,
+  IdempotencyRecord,
   ReleaseRequest,
   ReleaseValue,
   ReverseRequest,
@@ -28,6 +29,8 @@ import type {
   SweepResult,
   UsageKey,
 } from "./types.js";
+
+export type { IdempotencyRecord } from "./types.js";
 
 /** What the invariant check found; `ok` only when every list is empty. */
 export interface InvariantReport {
@@ -84,7 +87,15 @@ export interface LedgerStore {
   /** Balances as they were at `atMs` (≤ now), from entries and hold history. */
   balancesAt(tenant: string, atMs: number): Promise<Balances>;
   /** Balances and usage counters for building a policy input, read in one transaction. */
-  snapshot(tenant: string, usage: readonly UsageKey[]): Promise<Snapshot>;
+  snapshot(tenant: string, usage: readonly UsageKey[], idempotencyKey?: string): Promise<Snapshot>;
+  /**
+   * The operations recorded under these idempotency keys of a tenant (missing keys are absent):
+   * how a retried decision finds what it did the first time.
+   */
+  idempotencyRecords(
+    tenant: string,
+    keys: readonly string[],
+  ): Promise<ReadonlyMap<string, IdempotencyRecord>>;
   /** Applies due activations and expiries for up to `limit` tenants. */
   sweep(limit?: number): Promise<SweepResult>;
 

@@ -182,6 +182,14 @@ export interface Snapshot {
   readonly nowMs: number;
   readonly balances: Balances;
   readonly usage: readonly UsageCounter[];
+  /** What the idempotency key asked about already recorded (null: unused; absent: not asked). */
+  readonly prior?: IdempotencyRecord | null;
+}
+
+/** An applied operation as recorded under its idempotency key: its op and original value. */
+export interface IdempotencyRecord {
+  readonly op: string;
+  readonly value: unknown;
 }
 
 export interface Revocation {

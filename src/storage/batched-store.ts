@@ -21,6 +21,7 @@ import type {
   GrantValue,
   HoldRequest,
   HoldValue,
+  IdempotencyRecord,
   ReleaseRequest,
   ReleaseValue,
   ReverseRequest,
@@ -154,8 +155,15 @@ export abstract class BatchedLedgerStore implements LedgerStore {
   balances(tenant: string): Promise<Balances> {
     return this.#read((e) => e.balances(tenant), { tenant });
   }
-  snapshot(tenant: string, usage: readonly UsageKey[]): Promise<Snapshot> {
-    return this.#read((e) => e.snapshot(tenant, usage), { tenant });
+  snapshot(tenant: string, usage: readonly UsageKey[], idempotencyKey?: string): Promise<Snapshot> {
+    return this.#read((e) => e.snapshot(tenant, usage, idempotencyKey), { tenant });
+  }
+  idempotencyRecords(
+    tenant: string,
+    keys: readonly string[],
+  ): Promise<ReadonlyMap<string, IdempotencyRecord>> {
+    // Recorded operations never change, so a plain read is current enough.
+    return this.readJob((e) => e.idempotencyRecords(tenant, keys), { tenant });
   }
 
   async #read<T>(job: Job<T>, hint: JobHint): Promise<T> {
