@@ -1,6 +1,8 @@
 /**
  * The bundle revision names the source it was built from: the last git commit that touched
- * the policy sources (policies/, schemas/), with "-dirty" when they have uncommitted changes.
+ * the policy sources (policies/ and the schemas of policy data, input and result), with "-dirty"
+ * when they have uncommitted changes. API and config schemas do not shape a bundle, so changing
+ * them leaves the revision alone.
  * Using the last commit *touching the sources* (not HEAD) keeps the revision stable when the
  * rebuilt bundle itself is committed afterwards, so `policy build --check` can compare it.
  */
@@ -9,7 +11,12 @@ import { promisify } from "node:util";
 
 const run = promisify(execFile);
 
-export const sourcePaths = ["policies", "schemas"] as const;
+export const sourcePaths = [
+  "policies",
+  "schemas/policy-data",
+  "schemas/decision-input.schema.json",
+  "schemas/decision-result.schema.json",
+] as const;
 
 export async function sourceRevision(root: string): Promise<string> {
   try {
