@@ -5,11 +5,13 @@ import { balancesCommand, balancesHelp } from "./balances.js";
 import { grantCommand, grantHelp } from "./grant.js";
 import { type CliIO, processIO, UsageError } from "./io.js";
 import { policyCommand, policyHelp } from "./policy.js";
+import { serveCommand, serveHelp } from "./serve.js";
 import { tokenCommand, tokenHelp } from "./token.js";
 
 const help = `Usage: creditgate <command> [options]
 
 Commands:
+  serve                           run the decision service (HTTP API)
   policy build|verify|eval|test   the policy-as-code pipeline (see \`creditgate policy --help\`)
   token                           DEVELOPMENT ONLY: mint a token from the development issuer
   grant                           grant credits to a tenant's class through the ledger
@@ -22,6 +24,8 @@ Run \`creditgate <command> --help\` for a command's options.
 /** The help printed after a usage mistake: the command's own, else the overview. */
 function commandHelp(command: string | undefined): string {
   switch (command) {
+    case "serve":
+      return serveHelp;
     case "policy":
       return policyHelp;
     case "token":
@@ -41,6 +45,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
   const [command, ...args] = argv;
   try {
     switch (command) {
+      case "serve":
+        return await serveCommand(args, io);
       case "policy":
         return await policyCommand(args, io);
       case "token":

@@ -17,7 +17,8 @@ export interface ErrorEnvelope {
 }
 
 export function sendError(reply: FastifyReply, error: CreditgateError): FastifyReply {
-  if (error.retryable && error.code === "RATE_LIMITED") reply.header("retry-after", "1");
+  if (error.code === "RATE_LIMITED" && !reply.hasHeader("retry-after"))
+    reply.header("retry-after", "1");
   const body: ErrorEnvelope = {
     error: { code: error.code, message: error.message, details: error.details },
   };

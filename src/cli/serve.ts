@@ -1,0 +1,103 @@
+/**
+ * `creditgate serve`: the decision service. Starts only with a valid configuration, store and
+ * policy bundle; reloads the bundle on SIGHUP (and when the file changes, if policy.watch);
+ * on SIGINT or SIGTERM stops accepting, drains in-flight requests within
+ * server.shutdown_grace_ms, closes the store and exits 0.
+ */
+import { parseArgs } from "node:util";
+import type { Config } from "../config/types.js";
+import { createService } from "../service/service.js";
+import { type CliIO, UsageError } from "./io.js";
+import { configHelp, configOption, integer, loadCliConfig } from "./options.js";
+
+export const serveHelp = `Usage: creditgate serve [--port N] [--host H] [--config FILE]
+
+Runs the decision service. With no configuration: SQLite at ./data/creditgate.db, the committed
+policy bundle, the development issuer, port 8080 on 127.0.0.1 (PORT or CREDITGATE_PORT override).
+
+Signals: SIGHUP reloads the policy bundle (a bad bundle is rejected and the last good one kept);
+SIGINT and SIGTERM shut down gracefully.
+
+Options:
+  --port N                     listen port (0 picks a free one)
+  --host H                     listen address
+  --log-level L                fatal, error, warn, info (default), debug, trace, silent
+${configHelp}
+`;
+
+const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+export async function serveCommand(args: readonly string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    allowPositionals: true,
+    options: {
+      ...configOption,
+      port: { type: "string" },
+      host: { type: "string" },
+      "log-level": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    io.stdout(serveHelp);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const level = values["log-level"] ?? io.env.CREDITGATE_LOG_LEVEL ?? "info";
+  if (!(logLevels as readonly string[]).includes(level)) {
+    throw new UsageError(`--log-level must be one of ${logLevels.join(", ")}, got "${level}"`);
+  }
+  const port = values.port === undefined ? undefined : integer(values.port, "port", 0, 65_535);
+  const loaded = await loadCliConfig(io, values.config);
+  const config: Config = {
+    ...loaded,
+    server: {
+      ...loaded.server,
+      ...(port === undefined ? {} : { port }),
+      ...(values.host === undefined ? {} : { host: values.host }),
+    },
+  };
+
+  const service = await createService(config, { logger: { level }, baseDir: io.cwd });
+  const address = await service.listen();
+  const active = service.policy.current;
+  io.stdout(
+    `creditgate listening on ${address} (policy ${active.revision}, store ${config.store.kind})\n`,
+  );
+
+  return new Promise<number>((resolve) => {
+    const onHangup = () => {
+      void service.reload().then((event) => {
+        service.app.log.info({ event: event.kind }, "policy bundle reload");
+      });
+    };
+    const onStop = (signal: NodeJS.Signals) => {
+      process.off("SIGHUP", onHangup);
+      process.off("SIGINT", onStop);
+      process.off("SIGTERM", onStop);
+      service.app.log.info({ signal }, "shutting down");
+      const timer = setTimeout(() => {
+        io.stderr(
+          `creditgate: in-flight requests did not finish within ${config.server.shutdown_grace_ms} ms\n`,
+        );
+        resolve(1);
+      }, config.server.shutdown_grace_ms);
+      timer.unref();
+      void service.close().then(
+        () => {
+          clearTimeout(timer);
+          resolve(0);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          io.stderr(`creditgate: shutdown failed: ${(error as Error).message}\n`);
+          resolve(1);
+        },
+      );
+    };
+    process.on("SIGHUP", onHangup);
+    process.on("SIGINT", onStop);
+    process.on("SIGTERM", onStop);
+  });
+}

@@ -1,0 +1,212 @@
+/**
+ * The HTTP API as data: every route's method, path, authentication, idempotency rule and schema
+ * names under schemas/api. Route modules register from this table and /openapi.json is built
+ * from it, so the document cannot drift from what is served.
+ */
+import type { ErrorCode } from "../errors.js";
+
+export type RouteAuth = "user" | "admin" | "none";
+
+export interface ApiRoute {
+  readonly operationId: string;
+  readonly method: "GET" | "POST";
+  /** OpenAPI path syntax: /v1/holds/{id}/commit. */
+  readonly path: string;
+  readonly summary: string;
+  readonly tag: "decisions" | "holds" | "admin" | "audit" | "operations";
+  readonly auth: RouteAuth;
+  readonly idempotency?: "required" | "optional";
+  readonly body?: string;
+  readonly params?: string;
+  readonly query?: string;
+  /** Status → response schema name, or "text" for a plain-text body. */
+  readonly responses: Readonly<Record<number, string>>;
+  /** Codes this route answers with besides the ones every route may answer. */
+  readonly errors: readonly ErrorCode[];
+}
+
+const authErrors: readonly ErrorCode[] = [
+  "AUTH_TOKEN_MISSING",
+  "AUTH_TOKEN_MALFORMED",
+  "AUTH_TOKEN_TOO_LARGE",
+  "AUTH_TOKEN_INVALID",
+  "AUTH_TOKEN_EXPIRED",
+  "AUTH_TOKEN_NOT_YET_VALID",
+  "AUTH_ISSUER_UNKNOWN",
+  "AUTH_AUDIENCE_MISMATCH",
+  "AUTH_CLAIMS_INVALID",
+  "AUTH_TOKEN_REVOKED",
+  "AUTH_FORBIDDEN",
+  "AUTH_JWKS_UNAVAILABLE",
+  "AUTH_REVOCATION_UNAVAILABLE",
+];
+const writeErrors: readonly ErrorCode[] = [
+  ...authErrors,
+  "REQUEST_INVALID",
+  "REQUEST_MALFORMED",
+  "REQUEST_TOO_LARGE",
+  "REQUEST_UNSUPPORTED_MEDIA_TYPE",
+  "IDEMPOTENCY_KEY_MISSING",
+  "IDEMPOTENCY_CONFLICT",
+  "LEDGER_REFUSED",
+  "STORE_UNAVAILABLE",
+];
+
+/** Every route may answer these. */
+export const commonErrors: readonly ErrorCode[] = ["RATE_LIMITED", "INTERNAL", "NOT_FOUND"];
+
+export const apiRoutes = {
+  decide: {
+    operationId: "decide",
+    method: "POST",
+    path: "/v1/decisions",
+    summary:
+      "Decide on one metered action: allow or deny, its cost, and (when allowed) the debit or hold, enforced and audited.",
+    tag: "decisions",
+    auth: "user",
+    idempotency: "required",
+    body: "api/decision-request",
+    responses: { 200: "api/decision-response" },
+    errors: [...writeErrors, "IDEMPOTENCY_IN_PROGRESS"],
+  },
+  commitHold: {
+    operationId: "commitHold",
+    method: "POST",
+    path: "/v1/holds/{id}/commit",
+    summary: "Settle a hold at the actual cost; the rest of the hold is released.",
+    tag: "holds",
+    auth: "user",
+    idempotency: "required",
+    params: "api/hold-params",
+    body: "api/hold-commit-request",
+    responses: { 200: "api/hold-commit-response" },
+    errors: writeErrors,
+  },
+  releaseHold: {
+    operationId: "releaseHold",
+    method: "POST",
+    path: "/v1/holds/{id}/release",
+    summary: "Release a hold without charging it.",
+    tag: "holds",
+    auth: "user",
+    idempotency: "optional",
+    params: "api/hold-params",
+    responses: { 200: "api/hold-release-response" },
+    errors: writeErrors,
+  },
+  grant: {
+    operationId: "grant",
+    method: "POST",
+    path: "/v1/admin/grants",
+    summary: "Grant credits to one class of a tenant, with optional priority, start and expiry.",
+    tag: "admin",
+    auth: "admin",
+    idempotency: "required",
+    body: "api/grant-request",
+    responses: { 201: "api/grant-response" },
+    errors: writeErrors,
+  },
+  reverse: {
+    operationId: "reverse",
+    method: "POST",
+    path: "/v1/admin/reversals",
+    summary: "Give back all or part of a debit or committed hold.",
+    tag: "admin",
+    auth: "admin",
+    idempotency: "required",
+    body: "api/reversal-request",
+    responses: { 201: "api/reversal-response" },
+    errors: writeErrors,
+  },
+  revoke: {
+    operationId: "revoke",
+    method: "POST",
+    path: "/v1/admin/revocations",
+    summary:
+      "Revoke a token (jti), principal, task or whole tenant; effective on the next request.",
+    tag: "admin",
+    auth: "admin",
+    idempotency: "required",
+    body: "api/revocation-request",
+    responses: { 201: "api/revocation-response" },
+    errors: writeErrors,
+  },
+  balances: {
+    operationId: "balances",
+    method: "GET",
+    path: "/v1/tenants/{tenant}/balances",
+    summary: "A tenant's posted, held and available credits per class.",
+    tag: "admin",
+    auth: "admin",
+    params: "api/tenant-params",
+    responses: { 200: "api/balances-response" },
+    errors: [...authErrors, "REQUEST_INVALID", "STORE_UNAVAILABLE"],
+  },
+  audit: {
+    operationId: "audit",
+    method: "GET",
+    path: "/v1/audit",
+    summary:
+      "Audit records filtered by tenant, principal, decision, kind and time; paginated by seq.",
+    tag: "audit",
+    auth: "admin",
+    query: "api/audit-query",
+    responses: { 200: "api/audit-page" },
+    errors: [...authErrors, "REQUEST_INVALID", "STORE_UNAVAILABLE"],
+  },
+  verifyAudit: {
+    operationId: "verifyAudit",
+    method: "GET",
+    path: "/v1/audit/verify",
+    summary: "Walk the audit hash chain and name the first record that does not verify.",
+    tag: "audit",
+    auth: "admin",
+    responses: { 200: "api/audit-verification" },
+    errors: [...authErrors, "STORE_UNAVAILABLE"],
+  },
+  healthz: {
+    operationId: "healthz",
+    method: "GET",
+    path: "/healthz",
+    summary: "Liveness: the process answers.",
+    tag: "operations",
+    auth: "none",
+    responses: { 200: "api/health-response" },
+    errors: [],
+  },
+  readyz: {
+    operationId: "readyz",
+    method: "GET",
+    path: "/readyz",
+    summary: "Readiness: a policy bundle is active and the store answers.",
+    tag: "operations",
+    auth: "none",
+    responses: { 200: "api/health-response", 503: "api/health-response" },
+    errors: [],
+  },
+  metrics: {
+    operationId: "metrics",
+    method: "GET",
+    path: "/metrics",
+    summary: "Prometheus metrics.",
+    tag: "operations",
+    auth: "none",
+    responses: { 200: "text" },
+    errors: [],
+  },
+  openapi: {
+    operationId: "openapi",
+    method: "GET",
+    path: "/openapi.json",
+    summary: "This document.",
+    tag: "operations",
+    auth: "none",
+    responses: { 200: "json" },
+    errors: [],
+  },
+} as const satisfies Record<string, ApiRoute>;
+
+/** fastify's path syntax for an OpenAPI path. */
+export function fastifyPath(path: string): string {
+  return path.replace(/\{([^}]+)\}/g, ":$1");
+}

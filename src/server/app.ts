@@ -1,0 +1,83 @@
+/**
+ * The HTTP application: fastify with the project's validator, one error envelope, rate and size
+ * limits, authentication per route, and the route plugins. `buildApp` never listens; the service
+ * (src/service/) or a test decides where it runs.
+ */
+import fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import type { ServerConfig } from "../config/types.js";
+import { isCreditgateError } from "../errors.js";
+import { newId } from "../ids.js";
+import type { AppDeps } from "./deps.js";
+import { authPlugin } from "./plugins/auth.js";
+import { errorsPlugin } from "./plugins/errors.js";
+import { rateLimitPlugin } from "./plugins/rate-limit.js";
+import { adminRoutes } from "./routes/admin.js";
+import { auditRoutes } from "./routes/audit.js";
+import { decisionRoutes } from "./routes/decisions.js";
+import { holdRoutes } from "./routes/holds.js";
+import { openApiRoutes } from "./routes/openapi.js";
+import { operationsRoutes } from "./routes/operations.js";
+import { validatorCompiler } from "./validation.js";
+
+export type AppConfig = Pick<ServerConfig, "body_limit_bytes" | "rate_limit">;
+
+export interface BuildAppOptions {
+  readonly logger?: FastifyServerOptions["logger"];
+}
+
+/** Error codes that count as ledger errors on /metrics. */
+const ledgerErrorPrefixes = ["LEDGER_", "STORE_", "IDEMPOTENCY_", "AUDIT_"];
+
+export async function buildApp(
+  deps: AppDeps,
+  config: AppConfig,
+  options: BuildAppOptions = {},
+): Promise<FastifyInstance> {
+  const app = fastify({
+    logger: options.logger ?? false,
+    bodyLimit: config.body_limit_bytes,
+    genReqId: () => newId("request"),
+    // Answer 503 to new requests while closing; in-flight ones finish (graceful shutdown).
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+    routerOptions: { ignoreTrailingSlash: false, caseSensitive: true },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  // JSON only: text/plain bodies would reach handlers as strings.
+  app.removeContentTypeParser("text/plain");
+
+  await app.register(errorsPlugin);
+  await app.register(authPlugin);
+  await app.register(rateLimitPlugin, {
+    requestsPerSecond: config.rate_limit.requests_per_second,
+    burst: config.rate_limit.burst,
+    clock: deps.clock,
+    exempt: ["/healthz", "/readyz", "/metrics"],
+  });
+
+  app.addHook("onError", async (_request, _reply, error) => {
+    if (!isCreditgateError(error)) return;
+    if (ledgerErrorPrefixes.some((prefix) => error.code.startsWith(prefix))) {
+      deps.metrics.ledgerErrors.inc({ code: error.code });
+    }
+    if (error.code.startsWith("AUTH_")) deps.metrics.authFailures.inc({ code: error.code });
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    deps.metrics.httpResponses.inc({
+      route: request.routeOptions.url ?? "unmatched",
+      status: String(reply.statusCode),
+    });
+  });
+
+  for (const routes of [
+    decisionRoutes,
+    holdRoutes,
+    adminRoutes,
+    auditRoutes,
+    operationsRoutes,
+    openApiRoutes,
+  ]) {
+    await app.register(routes, { deps });
+  }
+  return app;
+}

@@ -1,0 +1,20 @@
+/** What the HTTP layer is given: built by the service (src/service/) or by a test. */
+import type { Clock } from "../clock.js";
+import type { DecisionEngine, PolicySource } from "../decision/engine.js";
+import type { IdentityVerifier } from "../identity/index.js";
+import type { LedgerStore } from "../ledger/port.js";
+import type { RevocationIndex } from "../service/revocations.js";
+import type { ServiceMetrics } from "./metrics.js";
+import type { AuthFailure } from "./plugins/auth.js";
+
+export interface AppDeps {
+  readonly engine: DecisionEngine;
+  readonly store: LedgerStore;
+  readonly identity: IdentityVerifier;
+  readonly policy: PolicySource & { readonly digest?: string };
+  readonly revocations: RevocationIndex;
+  readonly metrics: ServiceMetrics;
+  readonly clock: Clock;
+  /** Records a refused authentication (audit trail); awaited before the 401 is sent. */
+  readonly onAuthFailure: (failure: AuthFailure) => Promise<void>;
+}

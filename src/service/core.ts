@@ -1,0 +1,150 @@
+/**
+ * The decision core, composed from configuration: the ledger store, the active policy bundle
+ * (hot-reloaded, every activation audited), the identity verifier consulting revocations, and
+ * the decision engine. The HTTP service and the embedded engine are both built on it.
+ */
+import { type Clock, systemClock } from "../clock.js";
+import type { Config } from "../config/types.js";
+import { DecisionEngine } from "../decision/engine.js";
+import {
+  createIdentityVerifier,
+  devIssuers,
+  type IdentityVerifier,
+  type IssuerConfig,
+} from "../identity/index.js";
+import type { LedgerStore } from "../ledger/port.js";
+import { type ActivationEvent, ActivePolicy } from "../policy/active-policy.js";
+import { loadVerificationKey } from "../policy/keys.js";
+import { ServiceMetrics } from "../server/metrics.js";
+import { openStore } from "../storage/open.js";
+import { RevocationIndex } from "./revocations.js";
+
+export interface CoreOptions {
+  readonly clock?: Clock;
+  /** Use this store instead of opening the configured one (closed with the core). */
+  readonly store?: LedgerStore;
+  /** Where relative `jwks_file` paths in issuer configuration start from. */
+  readonly baseDir?: string;
+  /** Watch the bundle file for changes (default: config.policy.watch). */
+  readonly watch?: boolean;
+}
+
+export interface Core {
+  readonly clock: Clock;
+  readonly store: LedgerStore;
+  readonly policy: ActivePolicy;
+  readonly identity: IdentityVerifier;
+  readonly revocations: RevocationIndex;
+  readonly engine: DecisionEngine;
+  readonly metrics: ServiceMetrics;
+  /** Re-reads the bundle now; resolves once the outcome is audited. */
+  reload(): Promise<ActivationEvent>;
+  /** Waits for pending activation audit records. */
+  settled(): Promise<void>;
+  /** Stops watching and closes the store. */
+  close(): Promise<void>;
+}
+
+function activationAudit(event: ActivationEvent): Record<string, string | null> {
+  switch (event.kind) {
+    case "activated":
+      return {
+        event: "activated",
+        revision: event.revision,
+        digest: event.digest,
+        previous_revision: event.previousRevision,
+      };
+    case "unchanged":
+      return { event: "unchanged", revision: event.revision, digest: event.digest };
+    case "rejected":
+      return {
+        event: "rejected",
+        code: event.error.code,
+        message: event.error.message,
+        kept_revision: event.keptRevision,
+      };
+  }
+}
+
+export async function createCore(config: Config, options: CoreOptions = {}): Promise<Core> {
+  const clock = options.clock ?? systemClock;
+  const store = options.store ?? (await openStore(config, { clock }));
+  const metrics = new ServiceMetrics();
+  let auditing: Promise<unknown> = Promise.resolve();
+  const settled = async () => {
+    await auditing;
+  };
+  try {
+    const onActivation = (event: ActivationEvent): void => {
+      metrics.policyActivations.inc({ outcome: event.kind });
+      if (event.kind === "activated") metrics.setActivePolicy(event.revision, event.digest);
+      // "unchanged" is worth a metric, not an audit record.
+      if (event.kind === "unchanged") return;
+      auditing = auditing
+        .then(() =>
+          store.recordEvent({ kind: "policy", tenant: null, data: activationAudit(event) }),
+        )
+        .catch(() => undefined);
+    };
+    const policy = await ActivePolicy.start({
+      bundlePath: config.policy.bundle,
+      trust: {
+        ...(config.policy.allow_unsigned ? { allowUnsigned: true } : {}),
+        verificationKey: await loadVerificationKey({
+          publicKeyPath: config.policy.public_key,
+          algorithm: config.policy.algorithm,
+        }),
+      },
+      onActivation,
+    });
+    await settled();
+    if (options.watch ?? config.policy.watch) policy.watch();
+
+    const revocations = new RevocationIndex(store, { clock });
+    const issuers: IssuerConfig[] = [
+      ...(config.identity.issuers as unknown as IssuerConfig[]),
+      ...(config.identity.dev_issuer ? devIssuers : []),
+    ];
+    const identity = await createIdentityVerifier({
+      issuers,
+      clock,
+      isRevoked: (query) => revocations.isRevoked(query),
+      ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
+    });
+    const engine = new DecisionEngine({
+      policy,
+      store,
+      clock,
+      holdTtlMs: config.holds.default_ttl_ms,
+      observe: (response, elapsedMs) => metrics.observeDecision(response, elapsedMs),
+    });
+    let closing: Promise<void> | undefined;
+    return {
+      clock,
+      store,
+      policy,
+      identity,
+      revocations,
+      engine,
+      metrics,
+      async reload() {
+        const event = await policy.reload();
+        await settled();
+        return event;
+      },
+      settled,
+      close() {
+        closing ??= (async () => {
+          policy.close();
+          await settled();
+          await store.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await settled();
+    if (options.store === undefined) await store.close();
+    throw error;
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The running HTTP service: the decision core plus the fastify app. `listen` starts serving;
+ * `close` stops taking requests, lets the in-flight ones finish, then closes the store.
+ */
+import type { FastifyInstance, FastifyServerOptions } from "fastify";
+import type { Config } from "../config/types.js";
+import { buildApp } from "../server/app.js";
+import type { AuthFailure } from "../server/plugins/auth.js";
+import { type Core, type CoreOptions, createCore } from "./core.js";
+
+export interface ServiceOptions extends CoreOptions {
+  readonly logger?: FastifyServerOptions["logger"];
+}
+
+export interface Service extends Core {
+  readonly app: FastifyInstance;
+  /** Starts serving; resolves with the address (e.g. http://127.0.0.1:8080). */
+  listen(port?: number, host?: string): Promise<string>;
+}
+
+export async function createService(
+  config: Config,
+  options: ServiceOptions = {},
+): Promise<Service> {
+  const core = await createCore(config, options);
+  let app: FastifyInstance | undefined;
+  const onAuthFailure = async (failure: AuthFailure): Promise<void> => {
+    try {
+      await core.store.recordEvent({
+        kind: "auth",
+        tenant: null,
+        data: {
+          code: failure.code,
+          audience: failure.audience,
+          method: failure.method,
+          route: failure.route,
+          ip: failure.ip,
+          request_id: failure.requestId,
+          token_sha256: failure.tokenHash,
+        },
+      });
+    } catch (error) {
+      // The 401 goes out regardless; a store that cannot record it shows on /readyz.
+      app?.log.error({ err: error }, "could not audit an authentication failure");
+    }
+  };
+  try {
+    app = await buildApp(
+      { ...core, onAuthFailure },
+      config.server,
+      options.logger === undefined ? {} : { logger: options.logger },
+    );
+  } catch (error) {
+    await core.close();
+    throw error;
+  }
+  const served = app;
+  let closing: Promise<void> | undefined;
+  return {
+    ...core,
+    app: served,
+    listen(port = config.server.port, host = config.server.host) {
+      return served.listen({ port, host });
+    },
+    close() {
+      closing ??= (async () => {
+        try {
+          await served.close();
+        } finally {
+          await core.close();
+        }
+      })();
+      return closing;
+    },
+  };
+}
