@@ -21,7 +21,8 @@ SIGINT and SIGTERM shut down gracefully.
 Options:
   --port N                     listen port (0 picks a free one)
   --host H                     listen address
-  --log-level L                fatal, error, warn, info (default), debug, trace, silent
+  --log-level L                fatal, error, warn, info (default), debug, trace, silent;
+                               debug and trace also log every request
 ${configHelp}
 `;
 
@@ -59,7 +60,11 @@ export async function serveCommand(args: readonly string[], io: CliIO): Promise<
     },
   };
 
-  const service = await createService(config, { logger: { level }, baseDir: io.cwd });
+  const service = await createService(config, {
+    logger: { level },
+    requestLogging: level === "debug" || level === "trace",
+    baseDir: io.cwd,
+  });
   const address = await service.listen();
   const active = service.policy.current;
   io.stdout(

@@ -23,6 +23,8 @@ export type AppConfig = Pick<ServerConfig, "body_limit_bytes" | "rate_limit">;
 
 export interface BuildAppOptions {
   readonly logger?: FastifyServerOptions["logger"];
+  /** Log every request and response (default off: thousands of decisions a second). */
+  readonly requestLogging?: boolean;
 }
 
 /** Error codes that count as ledger errors on /metrics. */
@@ -35,6 +37,7 @@ export async function buildApp(
 ): Promise<FastifyInstance> {
   const app = fastify({
     logger: options.logger ?? false,
+    disableRequestLogging: options.requestLogging !== true,
     bodyLimit: config.body_limit_bytes,
     genReqId: () => newId("request"),
     // Answer 503 to new requests while closing; in-flight ones finish (graceful shutdown).

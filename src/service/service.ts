@@ -10,6 +10,7 @@ import { type Core, type CoreOptions, createCore } from "./core.js";
 
 export interface ServiceOptions extends CoreOptions {
   readonly logger?: FastifyServerOptions["logger"];
+  readonly requestLogging?: boolean;
 }
 
 export interface Service extends Core {
@@ -45,11 +46,10 @@ export async function createService(
     }
   };
   try {
-    app = await buildApp(
-      { ...core, onAuthFailure },
-      config.server,
-      options.logger === undefined ? {} : { logger: options.logger },
-    );
+    app = await buildApp({ ...core, onAuthFailure }, config.server, {
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+      ...(options.requestLogging === undefined ? {} : { requestLogging: options.requestLogging }),
+    });
   } catch (error) {
     await core.close();
     throw error;
