@@ -33,7 +33,9 @@ import {
   type LoadResult,
   type LoadSpec,
   load,
+  machineBusy,
   type RssReport,
+  readCpuSeconds,
   registerTempDir,
   runCommand,
   sampleRss,
@@ -430,10 +432,16 @@ async function startCreditgate(dir: string): Promise<Started> {
 interface TargetResult {
   readonly target: TargetId;
   readonly name: string;
+  /** Fraction of all CPUs busy with other work in the second before the target started. */
+  readonly otherCpuBusyAtStart: number;
   readonly readyMs: number;
   readonly warmup: LoadResult;
   readonly measured: LoadResult;
   readonly rss: RssReport;
+  /** CPU time of the target during the measured run, as a percentage of one core. */
+  readonly cpuPercent: number;
+  /** CPU time of this process (autocannon) during the measured run, % of one core. */
+  readonly loadGeneratorCpuPercent: number;
   readonly exit: string;
   readonly details: Record<string, unknown>;
   readonly verification: Verification;
@@ -456,7 +464,15 @@ function bodyCheck(id: TargetId, runs: readonly LoadResult[]): Verification {
 
 async function runTarget(id: TargetId, runId: string): Promise<TargetResult> {
   const dir = registerTempDir(mkdtempSync(join(tmpdir(), `creditgate-bench-${id}-`)));
-  console.log(`\n[${id}] ${targetNames[id]}: starting`);
+  const busy = await machineBusy();
+  console.log(
+    `\n[${id}] ${targetNames[id]}: starting (CPUs ${(busy * 100).toFixed(0)}% busy with other work)`,
+  );
+  if (busy > 0.2) {
+    console.warn(
+      `[${id}] warning: other processes keep the CPUs ${(busy * 100).toFixed(0)}% busy; figures will be low and noisy`,
+    );
+  }
   const started =
     id === "a"
       ? await startCeiling(dir)
@@ -469,6 +485,8 @@ async function runTarget(id: TargetId, runId: string): Promise<TargetResult> {
   let warmup: LoadResult;
   let measured: LoadResult;
   let rss: RssReport;
+  let cpuPercent = Number.NaN;
+  let loadCpuPercent = Number.NaN;
   try {
     warmup = await load(
       { ...started.spec, idempotencyPrefix: `${runId}-${id}-w` },
@@ -476,11 +494,16 @@ async function runTarget(id: TargetId, runId: string): Promise<TargetResult> {
       warmupSeconds,
     );
     console.log(`[${id}] warm-up ${warmupSeconds} s: ${fmtRate(warmup.perSecond)} req/s`);
+    const cpuBefore = readCpuSeconds(started.child.pid);
+    const ownBefore = process.cpuUsage();
     measured = await load(
       { ...started.spec, idempotencyPrefix: `${runId}-${id}-m` },
       connections,
       seconds,
     );
+    cpuPercent = ((readCpuSeconds(started.child.pid) - cpuBefore) / measured.seconds) * 100;
+    const own = process.cpuUsage(ownBefore);
+    loadCpuPercent = ((own.user + own.system) / 1e6 / measured.seconds) * 100;
   } finally {
     rss = stopRss();
   }
@@ -494,16 +517,19 @@ async function runTarget(id: TargetId, runId: string): Promise<TargetResult> {
   const result: TargetResult = {
     target: id,
     name: targetNames[id],
+    otherCpuBusyAtStart: busy,
     readyMs,
     warmup,
     measured,
     rss,
+    cpuPercent,
+    loadGeneratorCpuPercent: loadCpuPercent,
     exit,
     details: { ...started.details, ...probed },
     verification,
   };
   console.log(
-    `[${id}] ${fmtRate(measured.perSecond)} req/s, p50 ${ms(measured.p50Ms)} ms, p99 ${ms(measured.p99Ms)} ms, non-2xx ${measured.non2xx}, errors ${measured.errors}, RSS peak ${rss.peakMiB.toFixed(1)} MiB, end ${rss.endMiB.toFixed(1)} MiB`,
+    `[${id}] ${fmtRate(measured.perSecond)} req/s, p50 ${ms(measured.p50Ms)} ms, p99 ${ms(measured.p99Ms)} ms, non-2xx ${measured.non2xx}, errors ${measured.errors}, RSS peak ${rss.peakMiB.toFixed(1)} MiB, end ${rss.endMiB.toFixed(1)} MiB, CPU ${cpuPercent.toFixed(0)}% of a core (autocannon ${loadCpuPercent.toFixed(0)}%)`,
   );
   console.log(
     `[${id}] ${verification.ok ? "verified" : "VERIFICATION FAILED"}: ${verification.summary}`,
@@ -619,6 +645,7 @@ async function main(): Promise<void> {
     r.measured.errors.toLocaleString("en-US"),
     r.rss.peakMiB.toFixed(1),
     r.rss.endMiB.toFixed(1),
+    r.cpuPercent.toFixed(0),
   ]);
   const ratioList = ratios(results);
   console.log(
@@ -632,6 +659,7 @@ async function main(): Promise<void> {
         "errors",
         "RSS peak MiB",
         "RSS end MiB",
+        "CPU % (1 core = 100)",
       ],
       rows,
     ).join("\n")}`,

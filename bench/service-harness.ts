@@ -218,6 +218,40 @@ export function readMemory(pid: number): ProcMemory | undefined {
   return { rssKiB: field("VmRSS"), hwmKiB: field("VmHWM") };
 }
 
+/**
+ * CPU time the process has used so far (user + system), in seconds, from /proc/<pid>/stat; clock
+ * ticks are taken as 100 per second (USER_HZ on Linux).
+ */
+export function readCpuSeconds(pid: number): number {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return Number.NaN;
+  }
+  // The command name (field 2) may hold spaces; the fields after its closing parenthesis don't.
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function cpuTimes(): { busy: number; total: number } {
+  const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0] ?? "";
+  const values = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = values.reduce((a, b) => a + b, 0);
+  const idle = (values[3] ?? 0) + (values[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
+/** How busy all CPUs are, 0 to 1, over `ms` (run it while no target runs: that is other work). */
+export async function machineBusy(ms = 1_000): Promise<number> {
+  const before = cpuTimes();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const after = cpuTimes();
+  const total = after.total - before.total;
+  return total > 0 ? (after.busy - before.busy) / total : 0;
+}
+
 export interface RssReport {
   /** Highest VmRSS sampled while the sampler ran, MiB. */
   readonly sampledPeakMiB: number;
