@@ -95,6 +95,9 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
           algorithm: config.policy.algorithm,
         }),
       },
+      // The engine builds every input from verified claims, ledger numbers and a schema-checked
+      // action; the result is still validated on every evaluation.
+      evaluator: { validateInput: false },
       onActivation,
     });
     await settled();

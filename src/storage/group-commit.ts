@@ -1,8 +1,10 @@
 /**
  * Group commit: operations that arrive in the same event-loop turn, or while a transaction is in
  * flight, run in ONE write transaction, each against the state left by the ones before it. Their
- * promises settle only after COMMIT returned, i.e. after the durable write. This is what pays for
- * synchronous=FULL (SQLite) and the per-transaction round trips and WAL flush (PostgreSQL).
+ * promises settle only after the commit is durable: after COMMIT returned, and after the runner's
+ * `durable()` when it has one (SQLite syncs its WAL off the event loop that way, so the next batch
+ * runs while the disk works). This is what pays for durable SQLite commits and for the
+ * per-transaction round trips and WAL flush of PostgreSQL.
  *
  * If the transaction fails for a reason that is not retryable, the batch is split and each
  * operation runs alone, so one operation's failure cannot take the others with it.
@@ -35,6 +37,11 @@ export interface TransactionRunner {
   transaction<T>(body: (tx: LedgerTx) => Promise<T>): Promise<T>;
   /** Serialization failures, deadlocks, a busy database: the whole batch may run again. */
   isRetryable(error: unknown): boolean;
+  /**
+   * Resolves once everything committed so far is on stable storage. When present, a batch's
+   * operations settle only after it, and the next batch may run meanwhile.
+   */
+  durable?(): Promise<void>;
 }
 
 export interface GroupCommitOptions extends EngineOptions {
@@ -50,6 +57,8 @@ export class GroupCommitter {
   #running = false;
   #closed = false;
   #idle: Promise<void> = Promise.resolve();
+  /** Committed batches waiting for durability; close() waits for them. */
+  readonly #syncing = new Set<Promise<void>>();
   #batches = 0;
   #ops = 0;
 
@@ -82,6 +91,7 @@ export class GroupCommitter {
   async close(): Promise<void> {
     this.#closed = true;
     await this.#idle;
+    await Promise.all(this.#syncing);
   }
 
   async #drain(): Promise<void> {
@@ -103,10 +113,26 @@ export class GroupCommitter {
         const settled = await this.#runner.transaction((tx) => this.#execute(tx, batch));
         this.#batches++;
         this.#ops += batch.length;
-        settled.forEach((s, i) => {
-          if (s.ok) batch[i]!.resolve(s.value);
-          else batch[i]!.reject(s.error);
+        const settle = () =>
+          settled.forEach((s, i) => {
+            if (s.ok) batch[i]!.resolve(s.value);
+            else batch[i]!.reject(s.error);
+          });
+        if (this.#runner.durable === undefined) {
+          settle();
+          return;
+        }
+        // Not awaited: the next batch executes while this one's commit reaches the disk.
+        const synced: Promise<void> = this.#runner.durable().then(settle, (error: unknown) => {
+          // Committed but not known durable: fail closed; a retry with the same keys is safe.
+          const failure = new CreditgateError("STORE_UNAVAILABLE", {
+            message: `the commit could not be made durable: ${(error as Error).message}`,
+            cause: error,
+          });
+          for (const pending of batch) pending.reject(failure);
         });
+        this.#syncing.add(synced);
+        void synced.finally(() => this.#syncing.delete(synced));
         return;
       } catch (error) {
         if (this.#runner.isRetryable(error) && attempt < limits.ledgerBatchRetriesMax) {

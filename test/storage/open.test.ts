@@ -31,9 +31,10 @@ describe("openStore with SQLite", () => {
       expect(store).toBeInstanceOf(SqliteLedgerStore);
       expect(await store.schemaVersion()).toBe(2);
       expect(existsSync(path)).toBe(true);
+      expect((store as SqliteLedgerStore).synchronous).toBe("FULL");
       expect((store as SqliteLedgerStore).pragmas()).toEqual({
         journalMode: "wal",
-        synchronous: 2,
+        synchronous: 1,
       });
     } finally {
       await store.close();

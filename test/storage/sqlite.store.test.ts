@@ -13,13 +13,58 @@ const dir = mkdtempSync(join(tmpdir(), "creditgate-sqlite-store-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("SQLite store", () => {
-  it("runs WAL with synchronous=FULL by default, NORMAL only when asked", async () => {
+  it("syncs the WAL for every acknowledged batch by default (FULL), not when NORMAL is asked", async () => {
     const full = SqliteLedgerStore.open({ path: join(dir, "full.db") });
-    expect(full.pragmas()).toEqual({ journalMode: "wal", synchronous: 2 });
+    expect(full.synchronous).toBe("FULL");
+    // The connection runs NORMAL; the per-commit sync is the store's own, off the event loop.
+    expect(full.pragmas()).toEqual({ journalMode: "wal", synchronous: 1 });
+    await full.grant({ tenant: "t", key: "g1", class: "paid", amount: 5, source: "test" });
+    expect(full.walSyncs).toBeGreaterThanOrEqual(1);
     await full.close();
     const normal = SqliteLedgerStore.open({ path: join(dir, "normal.db"), synchronous: "NORMAL" });
+    await normal.grant({ tenant: "t", key: "g1", class: "paid", amount: 5, source: "test" });
     expect(normal.pragmas()).toEqual({ journalMode: "wal", synchronous: 1 });
+    expect(normal.walSyncs).toBe(0);
     await normal.close();
+  });
+
+  it("acknowledges nothing before its commit is synced, and keeps committing meanwhile", async () => {
+    const releases: (() => void)[] = [];
+    const store = SqliteLedgerStore.open({
+      path: join(dir, "held-sync.db"),
+      walSync: () => new Promise<void>((resolve) => releases.push(resolve)),
+    });
+    let acknowledged = false;
+    const first = store
+      .grant({ tenant: "t", key: "g1", class: "paid", amount: 5, source: "test" })
+      .then((r) => {
+        acknowledged = true;
+        return r;
+      });
+    // The commit happened (a second connection sees it), but the sync is held back.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(releases).toHaveLength(1);
+    expect(acknowledged).toBe(false);
+    const reader = new Database(join(dir, "held-sync.db"), { readonly: true });
+    expect(reader.prepare("SELECT COUNT(*) AS n FROM grants").get()).toEqual({ n: 1 });
+    // A second batch commits while the first waits for its sync, and waits for one of its own.
+    const second = store.grant({
+      tenant: "t",
+      key: "g2",
+      class: "paid",
+      amount: 5,
+      source: "test",
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(reader.prepare("SELECT COUNT(*) AS n FROM grants").get()).toEqual({ n: 2 });
+    reader.close();
+    releases.shift()?.();
+    expect((await first).ok).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(releases).toHaveLength(1);
+    releases.shift()?.();
+    expect((await second).ok).toBe(true);
+    await store.close();
   });
 
   it("refuses an in-memory database, where WAL is impossible", () => {

@@ -1,8 +1,12 @@
 /**
- * The SQLite store: one writer connection per process, WAL, synchronous=FULL unless told
- * otherwise (read back and asserted, because better-sqlite3 opens WAL databases with NORMAL),
- * write transactions BEGIN IMMEDIATE so several processes on one file serialize their writes and
- * each re-reads the balances it is about to change. A second connection serves plain reads.
+ * The SQLite store: one writer connection per process, WAL, write transactions BEGIN IMMEDIATE so
+ * several processes on one file serialize their writes and each re-reads the balances it is about
+ * to change. A second connection serves plain reads.
+ *
+ * Durability FULL (the default) acknowledges a commit only once the WAL is synced to disk, like
+ * synchronous=FULL, but the sync runs off the event loop (wal-sync.ts): the connection itself runs
+ * synchronous=NORMAL, read back and asserted. NORMAL skips the per-commit sync (a process crash
+ * loses nothing; a power loss may lose the last commits).
  */
 import Database from "better-sqlite3";
 import type { AuditRecord } from "../../audit/chain.js";
@@ -33,6 +37,7 @@ import {
 } from "../rows-codec.js";
 import { migrateSqlite, schemaVersionSqlite } from "./migrate.js";
 import { SqliteTx } from "./tx.js";
+import { datasync, WalSyncer, type WalSyncFunction } from "./wal-sync.js";
 
 export interface SqliteStoreOptions {
   /** A file path; WAL needs a file, so ":memory:" is refused. */
@@ -40,23 +45,26 @@ export interface SqliteStoreOptions {
   readonly clock?: Clock;
   /** FULL (default) makes every acknowledged commit survive power loss; NORMAL only a crash. */
   readonly synchronous?: "FULL" | "NORMAL";
+  /** How the WAL is synced under FULL; tests replace it to hold a sync back. */
+  readonly walSync?: WalSyncFunction;
   readonly maskFields?: readonly string[];
   readonly batchOpsMax?: number;
 }
 
-const synchronousLevels = { NORMAL: 1, FULL: 2 } as const;
+/** SQLite's NORMAL: the WAL is synced at checkpoints; per-commit syncs are ours (FULL). */
+const synchronousNormal = 1;
 
-function open(path: string, synchronous: "FULL" | "NORMAL"): Database.Database {
+function open(path: string): Database.Database {
   const db = new Database(path);
   db.pragma(`busy_timeout = ${limits.sqliteBusyTimeoutMs}`);
   const mode = db.pragma("journal_mode = WAL", { simple: true });
-  db.pragma(`synchronous = ${synchronous}`);
+  db.pragma("synchronous = NORMAL");
   db.pragma(`wal_autocheckpoint = ${limits.sqliteWalAutocheckpointPages}`);
   const level = db.pragma("synchronous", { simple: true });
-  if (mode !== "wal" || level !== synchronousLevels[synchronous]) {
+  if (mode !== "wal" || level !== synchronousNormal) {
     db.close();
     throw new CreditgateError("STORE_DURABILITY_UNSAFE", {
-      message: `SQLite runs journal_mode=${String(mode)} synchronous=${String(level)}; wanted WAL and ${synchronous}`,
+      message: `SQLite runs journal_mode=${String(mode)} synchronous=${String(level)}; wanted WAL and NORMAL`,
     });
   }
   return db;
@@ -72,16 +80,19 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
   readonly #engineOptions: EngineOptions;
   readonly #clock: Clock;
   readonly #auditQueries = new Map<string, Database.Statement<unknown[], unknown>>();
-  /** The synchronous level read back from the database at start-up. */
+  /** FULL: each acknowledged commit was synced to disk; NORMAL: no per-commit sync. */
   readonly synchronous: "FULL" | "NORMAL";
+  readonly #walSyncer: WalSyncer | undefined;
 
   private constructor(
     writer: Database.Database,
     reader: Database.Database,
     snapshots: Database.Database,
     options: SqliteStoreOptions,
+    walSyncer: WalSyncer | undefined,
   ) {
     super();
+    this.#walSyncer = walSyncer;
     this.#writer = writer;
     this.#reader = reader;
     this.#snapshots = snapshots;
@@ -105,6 +116,7 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
       isRetryable: (error) =>
         error instanceof Database.SqliteError &&
         (error.code.startsWith("SQLITE_BUSY") || error.code.startsWith("SQLITE_LOCKED")),
+      ...(walSyncer === undefined ? {} : { durable: () => walSyncer.sync() }),
     };
     this.committer = new GroupCommitter(runner, {
       nowMs: () => this.#clock.nowMs(),
@@ -117,12 +129,16 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
     if (options.path === ":memory:" || options.path === "") {
       throw new TypeError("the SQLite store needs a file path (WAL does not work in memory)");
     }
-    const synchronous = options.synchronous ?? "FULL";
-    const writer = open(options.path, synchronous);
+    const writer = open(options.path);
     migrateSqlite(writer, (options.clock ?? systemClock).nowMs());
-    const reader = open(options.path, synchronous);
-    const snapshots = open(options.path, synchronous);
-    return new SqliteLedgerStore(writer, reader, snapshots, options);
+    const reader = open(options.path);
+    const snapshots = open(options.path);
+    // The migration wrote (or found) the WAL, so the file exists to be synced.
+    const walSyncer =
+      (options.synchronous ?? "FULL") === "FULL"
+        ? WalSyncer.open(`${options.path}-wal`, options.walSync ?? datasync)
+        : undefined;
+    return new SqliteLedgerStore(writer, reader, snapshots, options, walSyncer);
   }
 
   /** One read transaction at a time on the snapshot connection; nothing is written. */
@@ -244,6 +260,11 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
     return { ok: problems.length === 0, problems };
   }
 
+  /** Completed WAL syncs (FULL): each acknowledged batch waited for one. */
+  get walSyncs(): number {
+    return this.#walSyncer?.syncs ?? 0;
+  }
+
   /** journal_mode and synchronous as the writer connection reports them now. */
   pragmas(): { journalMode: string; synchronous: number } {
     return {
@@ -259,6 +280,7 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
   async close(): Promise<void> {
     await this.committer.close();
     await this.#snapshotQueue;
+    await this.#walSyncer?.close();
     this.#writer.close();
     this.#reader.close();
     this.#snapshots.close();
