@@ -19,6 +19,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
+import { defaultConfig } from "../src/config/load.js";
 import type { Config } from "../src/config/types.js";
 import { packageRoot } from "../src/paths.js";
 import { defaultLayout, stagePolicy } from "../src/policy/build.js";
@@ -323,6 +324,7 @@ async function startCreditgate(dir: string): Promise<Started> {
     identity: { issuers: [], dev_issuer: true },
     audit: { mask_fields: [] },
     holds: { default_ttl_ms: 300_000 },
+    tasks: { ...defaultConfig.tasks, keys_file: join(dir, "task-keys.json") },
   };
   writeFileSync(configFile, stringify(config));
   const env = childEnv();

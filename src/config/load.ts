@@ -31,6 +31,14 @@ export const defaultConfig: Config = {
   identity: { issuers: [], dev_issuer: true },
   audit: { mask_fields: [] },
   holds: { default_ttl_ms: 300_000 },
+  tasks: {
+    keys_file: "data/task-keys.json",
+    issuer: "urn:creditgate:tasks",
+    audience: "creditgate-task",
+    ttl_seconds_default: 900,
+    ttl_seconds_max: 3_600,
+    key_publish_lead_seconds: 600,
+  },
 };
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -175,6 +183,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
       bundle: at(config.policy.bundle),
       public_key: at(config.policy.public_key),
     },
+    tasks: { ...config.tasks, keys_file: at(config.tasks.keys_file) },
   };
   return deepFreeze(resolved);
 }

@@ -28,6 +28,15 @@ export interface IdentityConfig {
   readonly dev_issuer: boolean;
 }
 
+export interface TasksConfig {
+  readonly keys_file: string;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly ttl_seconds_default: number;
+  readonly ttl_seconds_max: number;
+  readonly key_publish_lead_seconds: number;
+}
+
 export interface Config {
   readonly server: ServerConfig;
   readonly store: StoreConfig;
@@ -35,4 +44,5 @@ export interface Config {
   readonly identity: IdentityConfig;
   readonly audit: { readonly mask_fields: readonly string[] };
   readonly holds: { readonly default_ttl_ms: number };
+  readonly tasks: TasksConfig;
 }
