@@ -6,6 +6,7 @@
 import { loadConfig } from "./config/load.js";
 import type { Config } from "./config/types.js";
 import type { DecisionResponse } from "./decision/types.js";
+import { CreditgateError } from "./errors.js";
 import type { IdentityVerifier, VerifiedPrincipal } from "./identity/index.js";
 import type { LedgerStore } from "./ledger/port.js";
 import type { ActivePolicy } from "./policy/active-policy.js";
@@ -44,12 +45,15 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     options.config ??
     (await loadConfig(options.configFile === undefined ? {} : { file: options.configFile }));
   const core = await createCore(config, { watch: false, ...options });
+  // The store's read connections throw a bare TypeError once closed; answer with the code.
+  let closed = false;
   return {
     store: core.store,
     policy: core.policy,
     identity: core.identity,
     authenticate: (token) => core.identity.authenticate(token),
     async decide(who, action, decideOptions = {}) {
+      if (closed) throw new CreditgateError("STORE_CLOSED");
       const principal =
         "token" in who ? await core.identity.authenticate(who.token) : who.principal;
       return core.engine.decide({
@@ -61,6 +65,9 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
         ...(decideOptions.dryRun === true ? { dryRun: true } : {}),
       });
     },
-    close: () => core.close(),
+    close: () => {
+      closed = true;
+      return core.close();
+    },
   };
 }
