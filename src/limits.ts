@@ -102,6 +102,10 @@ export const limits = {
   revocationRefreshMs: 1_000,
   /** Tenants whose revocations are kept in memory. */
   revocationTenantsCachedMax: 100_000,
+  /** A revocation notice on the PostgreSQL channel (NOTIFY payloads are at most 8000 bytes). */
+  revocationNoticeBytesMax: 1_024,
+  /** Longest wait between reconnects of the revocation listener. */
+  revocationFeedRetryMsMax: 5_000,
   /** How long /readyz waits for the store to answer. */
   readinessStoreTimeoutMs: 2_000,
   // --- end service -----------------------------------------------------------------------

@@ -5,6 +5,7 @@ import { balancesCommand, balancesHelp } from "./balances.js";
 import { grantCommand, grantHelp } from "./grant.js";
 import { type CliIO, processIO, UsageError } from "./io.js";
 import { policyCommand, policyHelp } from "./policy.js";
+import { revokeCommand, revokeHelp } from "./revoke.js";
 import { serveCommand, serveHelp } from "./serve.js";
 import { tokenCommand, tokenHelp } from "./token.js";
 
@@ -16,6 +17,7 @@ Commands:
   token                           DEVELOPMENT ONLY: mint a token from the development issuer
   grant                           grant credits to a tenant's class through the ledger
   balances                        a tenant's available, posted and held credits per class
+  revoke                          revoke a principal, token, task, tenant or grant
   audit verify|export             verify the audit hash chain; export it as JSON Lines
 
 Run \`creditgate <command> --help\` for a command's options.
@@ -34,6 +36,8 @@ function commandHelp(command: string | undefined): string {
       return grantHelp;
     case "balances":
       return balancesHelp;
+    case "revoke":
+      return revokeHelp;
     case "audit":
       return auditHelp;
     default:
@@ -55,6 +59,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
         return await grantCommand(args, io);
       case "balances":
         return await balancesCommand(args, io);
+      case "revoke":
+        return await revokeCommand(args, io);
       case "audit":
         return await auditCommand(args, io);
       case undefined:

@@ -3,9 +3,9 @@
  * limits, authentication per route, and the route plugins. `buildApp` never listens; the service
  * (src/service/) or a test decides where it runs.
  */
-import fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import type { ServerConfig } from "../config/types.js";
-import { isCreditgateError } from "../errors.js";
+import { CreditgateError, isCreditgateError } from "../errors.js";
 import { newId } from "../ids.js";
 import type { AppDeps } from "./deps.js";
 import { authPlugin } from "./plugins/auth.js";
@@ -37,11 +37,11 @@ export async function buildApp(
 ): Promise<FastifyInstance> {
   const app = fastify({
     logger: options.logger ?? false,
-    disableRequestLogging: options.requestLogging !== true,
+    logController: new LogController({ disableRequestLogging: options.requestLogging !== true }),
     bodyLimit: config.body_limit_bytes,
     genReqId: () => newId("request"),
-    // Answer 503 to new requests while closing; in-flight ones finish (graceful shutdown).
-    return503OnClosing: true,
+    // Requests arriving while closing get our own 503 envelope (the hook below).
+    return503OnClosing: false,
     forceCloseConnections: "idle",
     routerOptions: { ignoreTrailingSlash: false, caseSensitive: true },
   });
@@ -56,6 +56,18 @@ export async function buildApp(
     burst: config.rate_limit.burst,
     clock: deps.clock,
     exempt: ["/healthz", "/readyz", "/metrics"],
+  });
+
+  // Graceful shutdown: in-flight requests finish; new ones on kept-alive connections get a 503
+  // in the one error envelope, with the connection closed so clients reconnect elsewhere.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onRequest", async (_request, reply) => {
+    if (!closing) return;
+    reply.header("connection", "close");
+    throw new CreditgateError("SERVICE_UNAVAILABLE", { message: "the service is shutting down" });
   });
 
   app.addHook("onError", async (_request, _reply, error) => {

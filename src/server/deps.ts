@@ -2,7 +2,9 @@
 import type { Clock } from "../clock.js";
 import type { DecisionEngine, PolicySource } from "../decision/engine.js";
 import type { IdentityVerifier } from "../identity/index.js";
+import type { OpResult } from "../ledger/codes.js";
 import type { LedgerStore } from "../ledger/port.js";
+import type { RevokeRequest, RevokeValue } from "../ledger/types.js";
 import type { RevocationIndex } from "../service/revocations.js";
 import type { ServiceMetrics } from "./metrics.js";
 import type { AuthFailure } from "./plugins/auth.js";
@@ -15,6 +17,8 @@ export interface AppDeps {
   readonly revocations: RevocationIndex;
   readonly metrics: ServiceMetrics;
   readonly clock: Clock;
+  /** Records a revocation and applies it everywhere (see src/service/revoke.ts). */
+  readonly revoke: (request: RevokeRequest) => Promise<OpResult<RevokeValue>>;
   /** Records a refused authentication (audit trail); awaited before the 401 is sent. */
   readonly onAuthFailure: (failure: AuthFailure) => Promise<void>;
 }

@@ -12,12 +12,16 @@ import {
   type IdentityVerifier,
   type IssuerConfig,
 } from "../identity/index.js";
+import type { OpResult } from "../ledger/codes.js";
 import type { LedgerStore } from "../ledger/port.js";
+import type { RevokeRequest, RevokeValue } from "../ledger/types.js";
 import { type ActivationEvent, ActivePolicy } from "../policy/active-policy.js";
 import { loadVerificationKey } from "../policy/keys.js";
 import { ServiceMetrics } from "../server/metrics.js";
 import { openStore } from "../storage/open.js";
+import { openRevocationFeed, type RevocationFeed } from "./revocation-feed.js";
 import { RevocationIndex } from "./revocations.js";
+import { revoke } from "./revoke.js";
 
 export interface CoreOptions {
   readonly clock?: Clock;
@@ -37,6 +41,8 @@ export interface Core {
   readonly revocations: RevocationIndex;
   readonly engine: DecisionEngine;
   readonly metrics: ServiceMetrics;
+  /** Records a revocation and applies it here at once and, on PostgreSQL, on every instance. */
+  revoke(request: RevokeRequest): Promise<OpResult<RevokeValue>>;
   /** Re-reads the bundle now; resolves once the outcome is audited. */
   reload(): Promise<ActivationEvent>;
   /** Waits for pending activation audit records. */
@@ -74,6 +80,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const settled = async () => {
     await auditing;
   };
+  let feed: RevocationFeed | undefined;
   try {
     const onActivation = (event: ActivationEvent): void => {
       metrics.policyActivations.inc({ outcome: event.kind });
@@ -104,6 +111,13 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     if (options.watch ?? config.policy.watch) policy.watch();
 
     const revocations = new RevocationIndex(store, { clock });
+    if (config.store.kind === "postgres" && config.store.postgres !== undefined) {
+      feed = await openRevocationFeed({
+        connectionString: config.store.postgres.url,
+        onNotice: (notice) => revocations.add(notice),
+      });
+    }
+    const revocationFeed = feed;
     const issuers: IssuerConfig[] = [
       ...(config.identity.issuers as unknown as IssuerConfig[]),
       ...(config.identity.dev_issuer ? devIssuers : []),
@@ -130,6 +144,11 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       revocations,
       engine,
       metrics,
+      revoke: (request) =>
+        revoke(
+          { store, index: revocations, ...(revocationFeed ? { feed: revocationFeed } : {}) },
+          request,
+        ),
       async reload() {
         const event = await policy.reload();
         await settled();
@@ -140,6 +159,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
         closing ??= (async () => {
           policy.close();
           await settled();
+          await revocationFeed?.close();
           await store.close();
         })();
         return closing;
@@ -147,6 +167,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     };
   } catch (error) {
     await settled();
+    await feed?.close();
     if (options.store === undefined) await store.close();
     throw error;
   }

@@ -92,7 +92,7 @@ export const adminRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { 
     ...routeOptions(apiRoutes.revoke, deps),
     handler: async (request, reply) => {
       const body = request.body as RevocationBody;
-      const outcome = await deps.store.revoke({
+      const outcome = await deps.revoke({
         tenant: body.tenant,
         key: requiredIdempotencyKey(request),
         kind: body.kind,
@@ -101,7 +101,6 @@ export const adminRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { 
         audit: actorContext(principalOf(request), request),
       });
       if (!outcome.ok) throw ledgerRefusal(outcome.code);
-      deps.revocations.add(body);
       return reply.code(201).send({ revocation_id: outcome.value.revocationId });
     },
   });
