@@ -251,6 +251,12 @@ export const errorSpecs = {
     retryable: true,
   },
   LEDGER_REFUSED: { status: 409, message: "the ledger refused the operation", retryable: false },
+  TASK_SCOPE_EXCEEDS_PARENT: {
+    status: 403,
+    message: "a task credential cannot carry scopes its parent does not hold",
+    retryable: false,
+  },
+  TASK_NOT_FOUND: { status: 404, message: "no such task", retryable: false },
 
   // --- cli -------------------------------------------------------------------------------
   DEV_ISSUER_DISABLED: {
@@ -260,6 +266,19 @@ export const errorSpecs = {
     retryable: false,
   },
   // --- end cli ---------------------------------------------------------------------------
+
+  // --- tasks -----------------------------------------------------------------------------
+  TASK_KEYS_INVALID: {
+    status: 500,
+    message: "the task-signing key file is unreadable, corrupt or cannot be written",
+    retryable: false,
+  },
+  TASK_KEYS_FULL: {
+    status: 409,
+    message: "the task-signing key set is full; retry once retired keys have expired",
+    retryable: true,
+  },
+  // --- end tasks -------------------------------------------------------------------------
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorSpecs;

@@ -31,12 +31,15 @@ function describeThrown(thrown: unknown): string {
 export class PolicyEvaluator {
   readonly revision: string;
   readonly digest: string;
+  /** The bundle's data document (prices, plans, limits), as the policy sees it. */
+  readonly data: Readonly<Record<string, unknown>>;
   readonly #policy: LoadedPolicy;
   readonly #validateInput: boolean;
 
   private constructor(bundle: LoadedBundle, policy: LoadedPolicy, validateInput: boolean) {
     this.revision = bundle.revision;
     this.digest = bundle.digest;
+    this.data = bundle.data;
     this.#policy = policy;
     this.#validateInput = validateInput;
   }
