@@ -28,6 +28,7 @@ import { readTarGz } from "../src/policy/tar.js";
 import { runTool, toolPath } from "../src/policy/toolchain.js";
 import {
   type Child,
+  cpuTimes,
   freePort,
   installCleanup,
   type LoadResult,
@@ -442,6 +443,8 @@ interface TargetResult {
   readonly cpuPercent: number;
   /** CPU time of this process (autocannon) during the measured run, % of one core. */
   readonly loadGeneratorCpuPercent: number;
+  /** CPU used by everything else on the machine during the measured run, % of one core. */
+  readonly otherCpuPercentDuringRun: number;
   readonly exit: string;
   readonly details: Record<string, unknown>;
   readonly verification: Verification;
@@ -487,6 +490,7 @@ async function runTarget(id: TargetId, runId: string): Promise<TargetResult> {
   let rss: RssReport;
   let cpuPercent = Number.NaN;
   let loadCpuPercent = Number.NaN;
+  let otherCpuPercent = Number.NaN;
   try {
     warmup = await load(
       { ...started.spec, idempotencyPrefix: `${runId}-${id}-w` },
@@ -496,6 +500,7 @@ async function runTarget(id: TargetId, runId: string): Promise<TargetResult> {
     console.log(`[${id}] warm-up ${warmupSeconds} s: ${fmtRate(warmup.perSecond)} req/s`);
     const cpuBefore = readCpuSeconds(started.child.pid);
     const ownBefore = process.cpuUsage();
+    const machineBefore = cpuTimes();
     measured = await load(
       { ...started.spec, idempotencyPrefix: `${runId}-${id}-m` },
       connections,
@@ -504,6 +509,12 @@ async function runTarget(id: TargetId, runId: string): Promise<TargetResult> {
     cpuPercent = ((readCpuSeconds(started.child.pid) - cpuBefore) / measured.seconds) * 100;
     const own = process.cpuUsage(ownBefore);
     loadCpuPercent = ((own.user + own.system) / 1e6 / measured.seconds) * 100;
+    const machineAfter = cpuTimes();
+    const machinePercent =
+      ((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) *
+      cpus().length *
+      100;
+    otherCpuPercent = Math.max(0, machinePercent - cpuPercent - loadCpuPercent);
   } finally {
     rss = stopRss();
   }
@@ -524,16 +535,22 @@ async function runTarget(id: TargetId, runId: string): Promise<TargetResult> {
     rss,
     cpuPercent,
     loadGeneratorCpuPercent: loadCpuPercent,
+    otherCpuPercentDuringRun: otherCpuPercent,
     exit,
     details: { ...started.details, ...probed },
     verification,
   };
   console.log(
-    `[${id}] ${fmtRate(measured.perSecond)} req/s, p50 ${ms(measured.p50Ms)} ms, p99 ${ms(measured.p99Ms)} ms, non-2xx ${measured.non2xx}, errors ${measured.errors}, RSS peak ${rss.peakMiB.toFixed(1)} MiB, end ${rss.endMiB.toFixed(1)} MiB, CPU ${cpuPercent.toFixed(0)}% of a core (autocannon ${loadCpuPercent.toFixed(0)}%)`,
+    `[${id}] ${fmtRate(measured.perSecond)} req/s, p50 ${ms(measured.p50Ms)} ms, p99 ${ms(measured.p99Ms)} ms, non-2xx ${measured.non2xx}, errors ${measured.errors}, RSS peak ${rss.peakMiB.toFixed(1)} MiB, end ${rss.endMiB.toFixed(1)} MiB, CPU ${cpuPercent.toFixed(0)}% of a core (autocannon ${loadCpuPercent.toFixed(0)}%, other processes ${otherCpuPercent.toFixed(0)}%)`,
   );
   console.log(
     `[${id}] ${verification.ok ? "verified" : "VERIFICATION FAILED"}: ${verification.summary}`,
   );
+  if (otherCpuPercent > 20) {
+    console.warn(
+      `[${id}] warning: other processes used ${otherCpuPercent.toFixed(0)}% of a core during the run; figures are low and noisy`,
+    );
+  }
   return result;
 }
 
@@ -646,6 +663,7 @@ async function main(): Promise<void> {
     r.rss.peakMiB.toFixed(1),
     r.rss.endMiB.toFixed(1),
     r.cpuPercent.toFixed(0),
+    r.otherCpuPercentDuringRun.toFixed(0),
   ]);
   const ratioList = ratios(results);
   console.log(
@@ -659,7 +677,8 @@ async function main(): Promise<void> {
         "errors",
         "RSS peak MiB",
         "RSS end MiB",
-        "CPU % (1 core = 100)",
+        "CPU %",
+        "other CPU %",
       ],
       rows,
     ).join("\n")}`,

@@ -235,7 +235,8 @@ export function readCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-function cpuTimes(): { busy: number; total: number } {
+/** Jiffies of all CPUs together from /proc/stat: busy (not idle, not iowait) and total. */
+export function cpuTimes(): { busy: number; total: number } {
   const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0] ?? "";
   const values = line.trim().split(/\s+/).slice(1).map(Number);
   const total = values.reduce((a, b) => a + b, 0);
