@@ -73,9 +73,8 @@ export async function serveCommand(args: readonly string[], io: CliIO): Promise<
 
   return new Promise<number>((resolve) => {
     const onHangup = () => {
-      void service.reload().then((event) => {
-        service.app.log.info({ event: event.kind }, "policy bundle reload");
-      });
+      service.app.log.info("SIGHUP: reloading the policy bundle");
+      void service.reload();
     };
     const onStop = (signal: NodeJS.Signals) => {
       process.off("SIGHUP", onHangup);

@@ -58,12 +58,20 @@ interface RecordedValue {
   readonly holdId?: string;
 }
 
+/** The ledger operations a decision's primary record can be. */
+const decisionOps = new Set(["decision", "debit", "hold", "draw"]);
+
 async function contextOf(store: LedgerStore, auditSeq: number): Promise<ReplayContext> {
   const [record] = await store.auditRecords(auditSeq - 1, 1);
-  const context = record?.data.context as Partial<ReplayContext> | null | undefined;
-  if (record === undefined || record.seq !== auditSeq || context?.response === undefined) {
-    throw new CreditgateError("INTERNAL", {
-      message: `audit record ${auditSeq} holds no decision response`,
+  if (record === undefined || record.seq !== auditSeq) {
+    throw new CreditgateError("INTERNAL", { message: `audit record ${auditSeq} is missing` });
+  }
+  const context = record.data.context as Partial<ReplayContext> | null | undefined;
+  if (context?.response === undefined) {
+    // The key names a ledger operation that was not a decision (e.g. a debit made directly).
+    throw new CreditgateError("IDEMPOTENCY_CONFLICT", {
+      message: "this Idempotency-Key was used for a different operation",
+      details: { reason: "different_operation" },
     });
   }
   return context as ReplayContext;
@@ -87,6 +95,12 @@ export async function replayDecision(
   primary: IdempotencyRecord,
 ): Promise<DecisionResponse> {
   const { tenant, key } = request;
+  if (!decisionOps.has(primary.op)) {
+    throw new CreditgateError("IDEMPOTENCY_CONFLICT", {
+      message: "this Idempotency-Key was used for a different operation",
+      details: { reason: "different_operation", op: primary.op },
+    });
+  }
   const value = primary.value as RecordedValue;
   const context = await contextOf(store, value.auditSeq);
   if (!sameRequest(context, request.principalId, request.action)) {

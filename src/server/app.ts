@@ -15,6 +15,7 @@ import { adminRoutes } from "./routes/admin.js";
 import { auditRoutes } from "./routes/audit.js";
 import { decisionRoutes } from "./routes/decisions.js";
 import { holdRoutes } from "./routes/holds.js";
+import { jwksRoutes } from "./routes/jwks.js";
 import { openApiRoutes } from "./routes/openapi.js";
 import { operationsRoutes } from "./routes/operations.js";
 import { validatorCompiler } from "./validation.js";
@@ -27,8 +28,14 @@ export interface BuildAppOptions {
   readonly requestLogging?: boolean;
 }
 
-/** Error codes that count as ledger errors on /metrics. */
-const ledgerErrorPrefixes = ["LEDGER_", "STORE_", "IDEMPOTENCY_", "AUDIT_"];
+/** Answers that mean the ledger refused or failed, not that the caller erred. */
+function isLedgerError(error: CreditgateError): boolean {
+  if (["LEDGER_", "STORE_", "AUDIT_"].some((prefix) => error.code.startsWith(prefix))) return true;
+  if (error.code === "IDEMPOTENCY_CONFLICT" || error.code === "IDEMPOTENCY_IN_PROGRESS")
+    return true;
+  // A hold or transfer the ledger does not know: a 404 carrying the ledger's code.
+  return error.code === "NOT_FOUND" && error.details.ledger_code !== undefined;
+}
 
 export async function buildApp(
   deps: AppDeps,
@@ -72,8 +79,11 @@ export async function buildApp(
 
   app.addHook("onError", async (_request, _reply, error) => {
     if (!isCreditgateError(error)) return;
-    if (ledgerErrorPrefixes.some((prefix) => error.code.startsWith(prefix))) {
-      deps.metrics.ledgerErrors.inc({ code: error.code });
+    if (isLedgerError(error)) {
+      const ledgerCode = error.details.ledger_code;
+      deps.metrics.ledgerErrors.inc({
+        code: typeof ledgerCode === "string" ? ledgerCode : error.code,
+      });
     }
     if (error.code.startsWith("AUTH_")) deps.metrics.authFailures.inc({ code: error.code });
   });
@@ -90,6 +100,7 @@ export async function buildApp(
     adminRoutes,
     auditRoutes,
     operationsRoutes,
+    jwksRoutes,
     openApiRoutes,
   ]) {
     await app.register(routes, { deps });

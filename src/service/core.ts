@@ -19,6 +19,13 @@ import { type ActivationEvent, ActivePolicy } from "../policy/active-policy.js";
 import { loadVerificationKey } from "../policy/keys.js";
 import { ServiceMetrics } from "../server/metrics.js";
 import { openStore } from "../storage/open.js";
+import {
+  type TaskCredentials,
+  TaskKeyStore,
+  taskCredentials,
+  taskIssuerConfig,
+  taskKeyResolverFactory,
+} from "../tasks/index.js";
 import { openRevocationFeed, type RevocationFeed } from "./revocation-feed.js";
 import { RevocationIndex } from "./revocations.js";
 import { revoke } from "./revoke.js";
@@ -31,6 +38,8 @@ export interface CoreOptions {
   readonly baseDir?: string;
   /** Watch the bundle file for changes (default: config.policy.watch). */
   readonly watch?: boolean;
+  /** Told of every bundle load attempt (after it is counted), e.g. to log it. */
+  readonly onActivation?: (event: ActivationEvent) => void;
 }
 
 export interface Core {
@@ -41,6 +50,8 @@ export interface Core {
   readonly revocations: RevocationIndex;
   readonly engine: DecisionEngine;
   readonly metrics: ServiceMetrics;
+  /** Task credentials: creditgate's own signing keys and the signer (src/tasks/). */
+  readonly tasks: TaskCredentials;
   /** Records a revocation and applies it here at once and, on PostgreSQL, on every instance. */
   revoke(request: RevokeRequest): Promise<OpResult<RevokeValue>>;
   /** Re-reads the bundle now; resolves once the outcome is audited. */
@@ -81,10 +92,12 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     await auditing;
   };
   let feed: RevocationFeed | undefined;
+  let taskKeys: TaskKeyStore | undefined;
   try {
     const onActivation = (event: ActivationEvent): void => {
       metrics.policyActivations.inc({ outcome: event.kind });
       if (event.kind === "activated") metrics.setActivePolicy(event.revision, event.digest);
+      options.onActivation?.(event);
       // "unchanged" is worth a metric, not an audit record.
       if (event.kind === "unchanged") return;
       auditing = auditing
@@ -118,13 +131,18 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       });
     }
     const revocationFeed = feed;
+    taskKeys = await TaskKeyStore.open(config.tasks, { clock });
+    const keys = taskKeys;
     const issuers: IssuerConfig[] = [
       ...(config.identity.issuers as unknown as IssuerConfig[]),
       ...(config.identity.dev_issuer ? devIssuers : []),
+      // Verified like any issuer; a configured issuer with the same iss is CONFIG_INVALID.
+      taskIssuerConfig(config.tasks),
     ];
     const identity = await createIdentityVerifier({
       issuers,
       clock,
+      keyResolverFactory: taskKeyResolverFactory(keys),
       isRevoked: (query) => revocations.isRevoked(query),
       ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
     });
@@ -144,6 +162,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       revocations,
       engine,
       metrics,
+      tasks: taskCredentials(keys, clock),
       revoke: (request) =>
         revoke(
           { store, index: revocations, ...(revocationFeed ? { feed: revocationFeed } : {}) },
@@ -160,6 +179,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
           policy.close();
           await settled();
           await revocationFeed?.close();
+          keys.close();
           await store.close();
         })();
         return closing;
@@ -168,6 +188,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   } catch (error) {
     await settled();
     await feed?.close();
+    taskKeys?.close();
     if (options.store === undefined) await store.close();
     throw error;
   }

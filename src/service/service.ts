@@ -23,8 +23,25 @@ export async function createService(
   config: Config,
   options: ServiceOptions = {},
 ): Promise<Service> {
-  const core = await createCore(config, options);
   let app: FastifyInstance | undefined;
+  const core = await createCore(config, {
+    ...options,
+    onActivation: (event) => {
+      options.onActivation?.(event);
+      // The first activation happens before the app (and its logger) exists.
+      if (event.kind === "rejected") {
+        app?.log.error(
+          { code: event.error.code, kept_revision: event.keptRevision },
+          `policy bundle rejected: ${event.error.message}`,
+        );
+      } else if (event.kind === "activated") {
+        app?.log.info(
+          { revision: event.revision, previous_revision: event.previousRevision },
+          "policy bundle activated",
+        );
+      }
+    },
+  });
   const onAuthFailure = async (failure: AuthFailure): Promise<void> => {
     try {
       await core.store.recordEvent({

@@ -10,9 +10,9 @@ import type { VerifiedPrincipal } from "../identity/index.js";
 
 export interface TaskRequest {
   readonly actions: readonly string[];
-  readonly tools?: readonly string[];
+  readonly tools?: readonly string[] | undefined;
   readonly budget: number;
-  readonly ttlSeconds?: number;
+  readonly ttlSeconds?: number | undefined;
 }
 
 export interface TaskGrant {

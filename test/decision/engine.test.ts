@@ -225,6 +225,22 @@ describe("replays", () => {
     ).rejects.toMatchObject({ code: "IDEMPOTENCY_CONFLICT" });
   });
 
+  it("refuses a key already used for a ledger operation that was not a decision", async () => {
+    await store.grant({
+      tenant: "acme",
+      key: "shared",
+      class: "paid",
+      amount: 100,
+      source: "test",
+    });
+    await expect(
+      engineOn(store).decide(request({ type: "prompt.submit" }, "shared")),
+    ).rejects.toMatchObject({
+      code: "IDEMPOTENCY_CONFLICT",
+      details: { reason: "different_operation" },
+    });
+  });
+
   it("gives concurrent requests with one key one effect and one answer", async () => {
     await grant("paid", 1_000);
     const engine = engineOn(store);
