@@ -13,6 +13,8 @@ export const auditKinds = [
   "debit",
   "hold",
   "commit",
+  // Part of a hold spent without resolving it (LedgerStore.drawHold).
+  "draw",
   "release",
   "expiry",
   "reversal",

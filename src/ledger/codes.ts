@@ -22,9 +22,12 @@ export const resultCodes = [
   "hold_already_committed",
   "hold_released",
   "commit_exceeds_hold",
+  "hold_insufficient",
   "transfer_not_found",
   "transfer_not_reversible",
   "reversal_exceeds_remaining",
+  // Velocity limits (UsageIncrement.maxCalls / maxCredits), checked before drawing credit.
+  "usage_limit_exceeded",
   "insufficient_credits",
 ] as const;
 

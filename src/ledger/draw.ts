@@ -107,3 +107,8 @@ export function splitParts(
 export function sumParts(parts: readonly Part[]): number {
   return parts.reduce((sum, part) => sum + part.amount, 0);
 }
+
+/** What a hold still reserves: draws take its parts from the front, in the hold's part order. */
+export function remainingParts(parts: readonly Part[], drawn: number): Part[] {
+  return splitParts(parts, drawn).rest;
+}

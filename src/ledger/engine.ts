@@ -15,13 +15,21 @@ import { CreditgateError } from "../errors.js";
 import { newId } from "../ids.js";
 import { limits } from "../limits.js";
 import { type OpResult, type RefusalCode, refuse } from "./codes.js";
-import { type DrawClass, mergeParts, planDraw, splitParts, sumParts } from "./draw.js";
+import {
+  type DrawClass,
+  mergeParts,
+  planDraw,
+  remainingParts,
+  splitParts,
+  sumParts,
+} from "./draw.js";
 import { opId } from "./op-ids.js";
 import type {
   ChangeSet,
   EntryKind,
   EntryRow,
   GrantRow,
+  HoldDrawRow,
   HoldRow,
   HoldState,
   IdempotencyRow,
@@ -41,12 +49,15 @@ import {
   type DebitValue,
   type DecisionRequest,
   type DecisionValue,
+  type DrawHoldRequest,
+  type DrawHoldValue,
   type EventRequest,
   type EventValue,
   eventKinds,
   type GrantRequest,
   type GrantValue,
   type HoldRequest,
+  type HoldStatus,
   type HoldValue,
   type IdempotencyRecord,
   type Part,
@@ -93,7 +104,16 @@ interface TenantState {
   readonly grants: Map<string, GrantRow>;
 }
 
-type Op = "grant" | "debit" | "hold" | "commit" | "release" | "reverse" | "revoke" | "decision";
+type Op =
+  | "grant"
+  | "debit"
+  | "hold"
+  | "draw"
+  | "commit"
+  | "release"
+  | "reverse"
+  | "revoke"
+  | "decision";
 
 /**
  * sha256 of the canonical request (tenant and key included, the audit context left out: it is
@@ -118,7 +138,8 @@ export class LedgerEngine {
   readonly #grantOrigin = new Map<string, { remaining: number; status: GrantRow["status"] }>();
   readonly #newGrants = new Set<string>();
   readonly #holds = new Map<string, HoldRow>();
-  readonly #holdOrigin = new Map<string, HoldState>();
+  readonly #holdOrigin = new Map<string, { state: HoldState; drawn: number }>();
+  readonly #holdDraws: HoldDrawRow[] = [];
   readonly #newHolds = new Set<string>();
   readonly #transfers = new Map<string, TransferEntry[]>();
   readonly #idem = new Map<string, IdempotencyRow | null>();
@@ -127,6 +148,8 @@ export class LedgerEngine {
   readonly #entryCounts = new Map<string, number>();
   readonly #audit: { record: AuditRecord; dataText: string; keys: AuditIndexKeys }[] = [];
   readonly #usage = new Map<string, UsageDelta>();
+  /** Usage counters as stored, read once per batch for limit checks (pending ones are in #usage). */
+  readonly #usageStored = new Map<string, { calls: number; credits: number }>();
   readonly #revocations: Revocation[] = [];
 
   private constructor(tx: LedgerTx, nowMs: number, head: ChainHead, options: EngineOptions) {
@@ -152,7 +175,8 @@ export class LedgerEngine {
 
   /** Whether anything would be written: a read that matured something must go the write path. */
   get dirty(): boolean {
-    if (this.#audit.length > 0 || this.#entries.length > 0) return true;
+    if (this.#audit.length > 0 || this.#entries.length > 0 || this.#holdDraws.length > 0)
+      return true;
     for (const ts of this.#tenants.values()) if (ts.touched) return true;
     return false;
   }
@@ -269,6 +293,8 @@ export class LedgerEngine {
     const code = checkAmount(req.amount) ?? checkDrawOrder(req.drawOrder, req.floors);
     return this.#idempotent("debit", req, code, async (fingerprint) => {
       const ts = await this.#tenant(req.tenant);
+      const limited = await this.#usageLimit(req.tenant, req.usage);
+      if (limited !== null) return limited;
       const plan = planDraw(req.amount, req.drawOrder, this.#drawClasses(ts), req.floors);
       if (!plan.ok) return plan.code;
       const now = this.#nowMs;
@@ -302,6 +328,8 @@ export class LedgerEngine {
         : null);
     return this.#idempotent("hold", req, code, async (fingerprint) => {
       const ts = await this.#tenant(req.tenant);
+      const limited = await this.#usageLimit(req.tenant, req.usage);
+      if (limited !== null) return limited;
       const plan = planDraw(req.amount, req.drawOrder, this.#drawClasses(ts), req.floors);
       if (!plan.ok) return plan.code;
       const now = this.#nowMs;
@@ -315,6 +343,8 @@ export class LedgerEngine {
         createdAtMs: now,
         expiresAtMs: now + req.ttlMs,
         resolvedAtMs: null,
+        drawn: 0,
+        released: null,
       };
       for (const part of plan.parts) {
         if (part.grantId !== null) this.#adjustGrant(ts, part.grantId, -part.amount);
@@ -365,19 +395,19 @@ export class LedgerEngine {
       const hold = await this.#hold(ts, req.holdId);
       const stateCode = holdStateCode(hold);
       if (stateCode !== null || hold === null) return stateCode ?? "hold_not_found";
-      if (req.amount > hold.amount + allowance) return "commit_exceeds_hold";
+      // A partly drawn hold settles against what it still reserves.
+      const reserved = remainingParts(hold.parts, hold.drawn);
+      const left = hold.amount - hold.drawn;
+      if (req.amount > left + allowance) return "commit_exceeds_hold";
+      const limited = await this.#usageLimit(req.tenant, req.usage);
+      if (limited !== null) return limited;
       let extra: readonly Part[] = [];
-      if (req.amount > hold.amount) {
-        const plan = planDraw(
-          req.amount - hold.amount,
-          hold.drawOrder,
-          this.#drawClasses(ts),
-          req.floors,
-        );
+      if (req.amount > left) {
+        const plan = planDraw(req.amount - left, hold.drawOrder, this.#drawClasses(ts), req.floors);
         if (!plan.ok) return plan.code;
         extra = plan.parts;
       }
-      const { taken, rest } = splitParts(hold.parts, Math.min(req.amount, hold.amount));
+      const { taken, rest } = splitParts(reserved, Math.min(req.amount, left));
       await this.#loadGrants(ts, rest);
       const now = this.#nowMs;
       const transferId = opId("entry", now, fingerprint);
@@ -411,6 +441,62 @@ export class LedgerEngine {
     });
   }
 
+  /**
+   * Spends `amount` of an active hold's reservation, in the hold's part order: debit entries on
+   * the same classes and grants, the hold and the tenant's held totals go down, the hold stays
+   * active. The grants do not move: their credit already left `remaining` when the hold took it.
+   */
+  async drawHold(req: DrawHoldRequest): Promise<OpResult<DrawHoldValue>> {
+    this.#assertKeyed(req);
+    assertIdentifier(req.holdId, "holdId");
+    checkUsage(req.usage);
+    const code = checkAmount(req.amount);
+    return this.#idempotent("draw", req, code, async (fingerprint) => {
+      const ts = await this.#tenant(req.tenant);
+      const hold = await this.#hold(ts, req.holdId);
+      const stateCode = holdStateCode(hold);
+      if (stateCode !== null || hold === null) return stateCode ?? "hold_not_found";
+      const left = hold.amount - hold.drawn;
+      if (req.amount > left) return "hold_insufficient";
+      const limited = await this.#usageLimit(req.tenant, req.usage);
+      if (limited !== null) return limited;
+      const { taken } = splitParts(remainingParts(hold.parts, hold.drawn), req.amount);
+      const now = this.#nowMs;
+      const transferId = opId("entry", now, fingerprint);
+      hold.drawn += req.amount;
+      for (const part of taken) {
+        ts.held[part.class] -= part.amount;
+        this.#entry(ts, part.class, part.grantId, transferId, "debit", -part.amount, null, now);
+      }
+      this.#holdDraws.push({
+        transferId,
+        holdId: hold.holdId,
+        tenant: req.tenant,
+        amount: req.amount,
+        atMs: now,
+      });
+      this.#addUsage(req.tenant, req.usage);
+      const remaining = left - req.amount;
+      const auditSeq = this.#append("draw", req.tenant, now, {
+        key: req.key,
+        transfer_id: transferId,
+        hold_id: hold.holdId,
+        amount: req.amount,
+        remaining,
+        parts: partsJson(taken),
+        context: req.audit ?? null,
+      });
+      return {
+        transferId,
+        holdId: hold.holdId,
+        amount: req.amount,
+        parts: taken,
+        remaining,
+        auditSeq,
+      };
+    });
+  }
+
   async release(req: ReleaseRequest): Promise<OpResult<ReleaseValue>> {
     this.#assertKeyed(req);
     assertIdentifier(req.holdId, "holdId");
@@ -419,16 +505,18 @@ export class LedgerEngine {
       const hold = await this.#hold(ts, req.holdId);
       const stateCode = holdStateCode(hold);
       if (stateCode !== null || hold === null) return stateCode ?? "hold_not_found";
-      await this.#loadGrants(ts, hold.parts);
+      const reserved = remainingParts(hold.parts, hold.drawn);
+      await this.#loadGrants(ts, reserved);
       const now = this.#nowMs;
-      this.#resolveHold(ts, hold, "released", now, hold.parts);
+      this.#resolveHold(ts, hold, "released", now, reserved);
+      const released = sumParts(reserved);
       const auditSeq = this.#append("release", req.tenant, now, {
         key: req.key,
         hold_id: hold.holdId,
-        released: hold.amount,
+        released,
         context: req.audit ?? null,
       });
-      return { holdId: hold.holdId, released: hold.amount, auditSeq };
+      return { holdId: hold.holdId, released, auditSeq };
     });
   }
 
@@ -547,6 +635,30 @@ export class LedgerEngine {
     return { tenant, atMs: this.#nowMs, posted: { ...ts.posted }, held: { ...ts.held }, available };
   }
 
+  /** A hold of the tenant (null: none, or another tenant's), a due expiry applied first. */
+  async holdStatus(tenant: string, holdId: string): Promise<HoldStatus | null> {
+    assertIdentifier(tenant, "tenant");
+    assertIdentifier(holdId, "holdId");
+    const ts = await this.#tenant(tenant);
+    const hold = await this.#hold(ts, holdId);
+    if (hold === null) return null;
+    const remainingByClass = zeroAmounts();
+    if (hold.state === "active") {
+      for (const part of remainingParts(hold.parts, hold.drawn))
+        remainingByClass[part.class] += part.amount;
+    }
+    return {
+      holdId: hold.holdId,
+      tenant: hold.tenant,
+      amount: hold.amount,
+      drawn: hold.drawn,
+      remaining: hold.state === "active" ? hold.amount - hold.drawn : 0,
+      state: hold.state,
+      expiresAtMs: hold.expiresAtMs,
+      remainingByClass,
+    };
+  }
+
   async snapshot(
     tenant: string,
     keys: readonly UsageKey[],
@@ -644,13 +756,20 @@ export class LedgerEngine {
     const holdInserts: HoldRow[] = [];
     const holdUpdates: ChangeSet["holdUpdates"][number][] = [];
     for (const hold of this.#holds.values()) {
-      if (this.#newHolds.has(hold.holdId)) holdInserts.push(hold);
-      else if (this.#holdOrigin.get(hold.holdId) !== hold.state) {
+      if (this.#newHolds.has(hold.holdId)) {
+        holdInserts.push(hold);
+        continue;
+      }
+      const origin = this.#holdOrigin.get(hold.holdId)!;
+      if (origin.state !== hold.state || origin.drawn !== hold.drawn) {
         holdUpdates.push({
           holdId: hold.holdId,
-          fromState: this.#holdOrigin.get(hold.holdId)!,
+          fromState: origin.state,
+          fromDrawn: origin.drawn,
           state: hold.state,
+          drawn: hold.drawn,
           resolvedAtMs: hold.resolvedAtMs,
+          released: hold.released,
         });
       }
     }
@@ -662,6 +781,7 @@ export class LedgerEngine {
       grantUpdates,
       holdInserts,
       holdUpdates,
+      holdDraws: this.#holdDraws,
       entries: this.#entries,
       audit: this.#audit,
       head: { from: this.#fromHead, to: this.#head },
@@ -771,7 +891,8 @@ export class LedgerEngine {
           dueHolds.push(hold);
         }
       }
-      for (const hold of dueHolds) await this.#loadGrants(ts, hold.parts);
+      for (const hold of dueHolds)
+        await this.#loadGrants(ts, remainingParts(hold.parts, hold.drawn));
     }
     type Event = { at: number; rank: number; run: () => void };
     const events: Event[] = [];
@@ -828,10 +949,11 @@ export class LedgerEngine {
 
   #expireHold(ts: TenantState, hold: HoldRow): void {
     if (hold.state !== "active") return;
-    this.#resolveHold(ts, hold, "expired", hold.expiresAtMs, hold.parts);
+    const reserved = remainingParts(hold.parts, hold.drawn);
+    this.#resolveHold(ts, hold, "expired", hold.expiresAtMs, reserved);
     this.#append("expiry", ts.tenant, hold.expiresAtMs, {
       hold_id: hold.holdId,
-      released: hold.amount,
+      released: sumParts(reserved),
     });
   }
 
@@ -845,8 +967,10 @@ export class LedgerEngine {
     if (hold.state !== "active") throw new Error(`hold ${hold.holdId} resolved twice`);
     hold.state = state;
     hold.resolvedAtMs = at;
+    hold.released = sumParts(giveBack);
     ts.touched = true;
-    for (const part of hold.parts) ts.held[part.class] -= part.amount;
+    // Only what draws left is still held.
+    for (const part of remainingParts(hold.parts, hold.drawn)) ts.held[part.class] -= part.amount;
     for (const part of giveBack) {
       if (part.grantId !== null) this.#returnToGrant(ts, part.grantId, part.class, part.amount, at);
     }
@@ -904,7 +1028,7 @@ export class LedgerEngine {
 
   #trackHold(hold: HoldRow): void {
     this.#holds.set(hold.holdId, hold);
-    this.#holdOrigin.set(hold.holdId, hold.state);
+    this.#holdOrigin.set(hold.holdId, { state: hold.state, drawn: hold.drawn });
   }
 
   async #hold(ts: TenantState, holdId: string): Promise<HoldRow | null> {
@@ -917,7 +1041,7 @@ export class LedgerEngine {
     }
     if (hold.tenant !== ts.tenant) return null;
     if (hold.state === "active" && hold.expiresAtMs <= this.#nowMs) {
-      await this.#loadGrants(ts, hold.parts);
+      await this.#loadGrants(ts, remainingParts(hold.parts, hold.drawn));
       this.#expireHold(ts, hold);
     }
     return hold;
@@ -981,6 +1105,57 @@ export class LedgerEngine {
     const n = this.#entryCounts.get(transferId) ?? 0;
     this.#entryCounts.set(transferId, n + 1);
     return n;
+  }
+
+  /**
+   * `usage_limit_exceeded` if any increment with a max would take its window past it: stored
+   * (read inside this write transaction, after the write lock, so current) plus what earlier
+   * operations of this batch added plus this operation's increments on the same counter.
+   */
+  async #usageLimit(
+    tenant: string,
+    usage: readonly UsageIncrement[] | undefined,
+  ): Promise<RefusalCode | null> {
+    if (!usage?.some((u) => u.maxCalls !== undefined || u.maxCredits !== undefined)) return null;
+    const start = (u: UsageIncrement) => windowStart(u.window, this.#nowMs);
+    const id = (u: UsageIncrement) => usageId(tenant, u.scope, u.window, start(u));
+    const missing = usage.filter((u) => !this.#usageStored.has(id(u)));
+    if (missing.length > 0) {
+      const keys = missing.map((u) => ({
+        scope: u.scope,
+        window: u.window,
+        windowStartMs: start(u),
+      }));
+      const rows = await this.#tx.loadUsage(tenant, keys);
+      for (const k of keys) {
+        const row = rows.find(
+          (r) =>
+            r.scope === k.scope && r.window === k.window && r.windowStartMs === k.windowStartMs,
+        );
+        this.#usageStored.set(usageId(tenant, k.scope, k.window, k.windowStartMs), {
+          calls: row?.calls ?? 0,
+          credits: row?.credits ?? 0,
+        });
+      }
+    }
+    const adding = new Map<string, { calls: number; credits: number }>();
+    for (const u of usage) {
+      const prior = adding.get(id(u));
+      adding.set(id(u), {
+        calls: (prior?.calls ?? 0) + u.calls,
+        credits: (prior?.credits ?? 0) + u.credits,
+      });
+    }
+    for (const u of usage) {
+      const stored = this.#usageStored.get(id(u))!;
+      const pending = this.#usage.get(id(u));
+      const add = adding.get(id(u))!;
+      const calls = stored.calls + (pending?.calls ?? 0) + add.calls;
+      const credits = stored.credits + (pending?.credits ?? 0) + add.credits;
+      if (u.maxCalls !== undefined && calls > u.maxCalls) return "usage_limit_exceeded";
+      if (u.maxCredits !== undefined && credits > u.maxCredits) return "usage_limit_exceeded";
+    }
+    return null;
   }
 
   #addUsage(tenant: string, usage: readonly UsageIncrement[] | undefined): void {

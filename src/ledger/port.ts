@@ -10,11 +10,14 @@ import type {
   DebitValue,
   DecisionRequest,
   DecisionValue,
+  DrawHoldRequest,
+  DrawHoldValue,
   EventRequest,
   EventValue,
   GrantRequest,
   GrantValue,
   HoldRequest,
+  HoldStatus,
   HoldValue,
   IdempotencyRecord,
   ReleaseRequest,
@@ -69,6 +72,12 @@ export interface LedgerStore {
   grant(req: GrantRequest): Promise<OpResult<GrantValue>>;
   debit(req: DebitRequest): Promise<OpResult<DebitValue>>;
   hold(req: HoldRequest): Promise<OpResult<HoldValue>>;
+  /**
+   * Spends part of an active hold without resolving it: debit entries from the hold's reserved
+   * parts, in its part order; the hold stays active with less reserved. A later commit, release
+   * or expiry settles only what is left. Reversing a draw refunds to the balance, not the hold.
+   */
+  drawHold(req: DrawHoldRequest): Promise<OpResult<DrawHoldValue>>;
   commit(req: CommitRequest): Promise<OpResult<CommitValue>>;
   release(req: ReleaseRequest): Promise<OpResult<ReleaseValue>>;
   reverse(req: ReverseRequest): Promise<OpResult<ReverseValue>>;
@@ -84,6 +93,11 @@ export interface LedgerStore {
 
   /** Current balances, after lazily applying activations and expiries due now. */
   balances(tenant: string): Promise<Balances>;
+  /**
+   * A hold of this tenant as it stands now (null: unknown, or another tenant's), after applying
+   * a due expiry like `balances` does (read path first, the write path only if something is due).
+   */
+  holdStatus(tenant: string, holdId: string): Promise<HoldStatus | null>;
   /** Balances as they were at `atMs` (≤ now), from entries and hold history. */
   balancesAt(tenant: string, atMs: number): Promise<Balances>;
   /** Balances and usage counters for building a policy input, read in one transaction. */

@@ -39,6 +39,22 @@ export interface HoldRow {
   readonly createdAtMs: number;
   readonly expiresAtMs: number;
   resolvedAtMs: number | null;
+  /** Spent by draws; the hold reserves the parts left after splitting off `drawn`. */
+  drawn: number;
+  /**
+   * Given back when resolved (null while active; also null for a hold committed before schema
+   * version 3, which did not record it).
+   */
+  released: number | null;
+}
+
+/** One draw from a hold: its transfer's entries sum to −amount. Never updated. */
+export interface HoldDrawRow {
+  readonly transferId: string;
+  readonly holdId: string;
+  readonly tenant: string;
+  readonly amount: number;
+  readonly atMs: number;
 }
 
 /** Signed: credits in are positive, debits, commits and expiries negative. Never updated. */
@@ -108,9 +124,13 @@ export interface ChangeSet {
   readonly holdUpdates: readonly {
     holdId: string;
     fromState: HoldState;
+    fromDrawn: number;
     state: HoldState;
+    drawn: number;
     resolvedAtMs: number | null;
+    released: number | null;
   }[];
+  readonly holdDraws: readonly HoldDrawRow[];
   readonly entries: readonly EntryRow[];
   /**
    * Each record with its `data` as canonical JSON (the text that is stored and was hashed) and

@@ -19,6 +19,14 @@ export interface UsageKey {
 export interface UsageIncrement extends UsageKey {
   readonly calls: number;
   readonly credits: number;
+  /**
+   * Velocity limits, enforced atomically in the write transaction: the operation is refused with
+   * `usage_limit_exceeded` (and writes nothing) if the window's stored count, plus what earlier
+   * operations of the same transaction added, plus this increment would exceed the max.
+   * Ignored by `recordDecision` (a deny is recorded and counted regardless).
+   */
+  readonly maxCalls?: number;
+  readonly maxCredits?: number;
 }
 export interface UsageCounter extends UsageKey {
   readonly windowStartMs: number;
@@ -64,6 +72,13 @@ export interface CommitRequest extends Keyed {
   /** Credits above the held amount the commit may draw; default 0. */
   readonly overageAllowance?: number;
   readonly floors?: Floors;
+  readonly usage?: readonly UsageIncrement[];
+}
+
+/** Spends part of an active hold (a task's budget) without resolving it. */
+export interface DrawHoldRequest extends Keyed {
+  readonly holdId: string;
+  readonly amount: number;
   readonly usage?: readonly UsageIncrement[];
 }
 
@@ -146,6 +161,16 @@ export interface CommitValue {
   readonly parts: readonly Part[];
   readonly auditSeq: number;
 }
+export interface DrawHoldValue {
+  readonly transferId: string;
+  readonly holdId: string;
+  readonly amount: number;
+  /** Taken from the hold's reserved parts, in the hold's part order. */
+  readonly parts: readonly Part[];
+  /** What the hold still reserves after this draw. */
+  readonly remaining: number;
+  readonly auditSeq: number;
+}
 export interface ReleaseValue {
   readonly holdId: string;
   readonly released: number;
@@ -167,6 +192,22 @@ export interface DecisionValue {
 }
 export interface EventValue {
   readonly auditSeq: number;
+}
+
+/** A hold as it stands now (a due expiry applied first). */
+export interface HoldStatus {
+  readonly holdId: string;
+  readonly tenant: string;
+  /** What the hold reserved when it was placed. */
+  readonly amount: number;
+  /** Spent by draws so far. */
+  readonly drawn: number;
+  /** What the hold still reserves: amount − drawn while active, 0 once resolved. */
+  readonly remaining: number;
+  readonly state: "active" | "committed" | "released" | "expired";
+  readonly expiresAtMs: number;
+  /** `remaining` per class. */
+  readonly remainingByClass: Readonly<Record<CreditClass, number>>;
 }
 
 export interface Balances {

@@ -71,5 +71,11 @@ export function checkUsage(usage: readonly UsageIncrement[] | undefined): void {
     assertInteger(u.calls, "usage.calls");
     assertInteger(u.credits, "usage.credits");
     if (u.calls < 0 || u.credits < 0) throw new TypeError("usage increments are non-negative");
+    for (const name of ["maxCalls", "maxCredits"] as const) {
+      const max = u[name];
+      if (max === undefined) continue;
+      assertInteger(max, `usage.${name}`);
+      if (max < 0) throw new TypeError(`usage.${name} is non-negative`);
+    }
   }
 }

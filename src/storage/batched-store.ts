@@ -15,11 +15,14 @@ import type {
   DebitValue,
   DecisionRequest,
   DecisionValue,
+  DrawHoldRequest,
+  DrawHoldValue,
   EventRequest,
   EventValue,
   GrantRequest,
   GrantValue,
   HoldRequest,
+  HoldStatus,
   HoldValue,
   IdempotencyRecord,
   ReleaseRequest,
@@ -36,6 +39,26 @@ import type {
 } from "../ledger/types.js";
 import { limits } from "../limits.js";
 import type { GroupCommitter, Job, JobHint } from "./group-commit.js";
+import { num, type Row } from "./rows-codec.js";
+
+/** Every draw with the sum of its own transfer's entries, for the invariant check (both dialects). */
+export const holdDrawsSql = `SELECT d.hold_id, d.transfer_id, d.amount,
+  COALESCE((SELECT SUM(e.amount) FROM entries e WHERE e.transfer_id = d.transfer_id), 0) AS entry_sum
+  FROM hold_draws d`;
+
+export function holdDrawFromRow(r: Row): {
+  holdId: string;
+  transferId: string;
+  amount: number;
+  entrySum: number;
+} {
+  return {
+    holdId: String(r.hold_id),
+    transferId: String(r.transfer_id),
+    amount: num(r.amount),
+    entrySum: num(r.entry_sum),
+  };
+}
 
 /** An audit query after validation (undefined: no such filter), limit already capped. */
 export interface AuditFilter {
@@ -127,6 +150,9 @@ export abstract class BatchedLedgerStore implements LedgerStore {
   hold(req: HoldRequest): Promise<OpResult<HoldValue>> {
     return this.committer.run((e) => e.hold(req), req);
   }
+  drawHold(req: DrawHoldRequest): Promise<OpResult<DrawHoldValue>> {
+    return this.committer.run((e) => e.drawHold(req), req);
+  }
   commit(req: CommitRequest): Promise<OpResult<CommitValue>> {
     return this.committer.run((e) => e.commit(req), req);
   }
@@ -154,6 +180,9 @@ export abstract class BatchedLedgerStore implements LedgerStore {
    */
   balances(tenant: string): Promise<Balances> {
     return this.#read((e) => e.balances(tenant), { tenant });
+  }
+  holdStatus(tenant: string, holdId: string): Promise<HoldStatus | null> {
+    return this.#read((e) => e.holdStatus(tenant, holdId), { tenant });
   }
   snapshot(tenant: string, usage: readonly UsageKey[], idempotencyKey?: string): Promise<Snapshot> {
     return this.#read((e) => e.snapshot(tenant, usage, idempotencyKey), { tenant });

@@ -49,6 +49,8 @@ export function holdFromRow(r: Row): HoldRow {
     createdAtMs: num(r.created_at_ms),
     expiresAtMs: num(r.expires_at_ms),
     resolvedAtMs: numOrNull(r.resolved_at_ms),
+    drawn: num(r.drawn),
+    released: numOrNull(r.released),
   };
 }
 

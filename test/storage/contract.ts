@@ -59,7 +59,7 @@ export function describeStoreContract(factory: StoreFactory): void {
       });
 
     it("records its schema version and starts with an empty verified chain", async () => {
-      expect(await store.schemaVersion()).toBe(2);
+      expect(await store.schemaVersion()).toBe(3);
       expect(await store.verifyAudit()).toMatchObject({ ok: true, count: 0 });
     });
 
@@ -414,6 +414,446 @@ export function describeStoreContract(factory: StoreFactory): void {
           grantsExpired: 0,
           holdsExpired: 0,
         });
+      });
+    });
+
+    describe("drawing from a hold", () => {
+      const hold = (tenant: string, key: string, amount: number, extra: object = {}) =>
+        store.hold({ tenant, key, amount, drawOrder: ["promo", "paid"], ttlMs: MIN, ...extra });
+      const draw = (key: string, holdId: string, amount: number, tenant = "t") =>
+        store.drawHold({ tenant, key, holdId, amount });
+
+      it("spends from the hold's parts in order, keeps it active, and reads its status", async () => {
+        value(await fund("t", 100));
+        const promo = value(
+          await store.grant({ tenant: "t", key: "p", class: "promo", amount: 10, source: "s" }),
+        );
+        const h = value(await hold("t", "h", 50));
+        expect(await store.holdStatus("t", h.holdId)).toEqual({
+          holdId: h.holdId,
+          tenant: "t",
+          amount: 50,
+          drawn: 0,
+          remaining: 50,
+          state: "active",
+          expiresAtMs: T0 + MIN,
+          remainingByClass: { trial: 0, paid: 40, promo: 10, admin: 0 },
+        });
+        clock.tick(1_000);
+        const d = value(
+          await store.drawHold({
+            tenant: "t",
+            key: "d1",
+            holdId: h.holdId,
+            amount: 15,
+            audit: { decision_id: "dec_1" },
+          }),
+        );
+        expect(d).toMatchObject({ holdId: h.holdId, amount: 15, remaining: 35 });
+        expect(d.parts).toEqual([
+          { class: "promo", grantId: promo.grantId, amount: 10 },
+          { class: "paid", grantId: h.parts[1]!.grantId, amount: 5 },
+        ]);
+        expect(await store.balances("t")).toMatchObject({
+          posted: { paid: 95, promo: 0 },
+          held: { paid: 35, promo: 0 },
+          available: { paid: 60, promo: 0 },
+        });
+        expect(await store.holdStatus("t", h.holdId)).toMatchObject({
+          drawn: 15,
+          remaining: 35,
+          state: "active",
+          remainingByClass: { trial: 0, paid: 35, promo: 0, admin: 0 },
+        });
+        const records = await store.queryAudit({ kind: "draw", limit: 10 });
+        expect(records.records).toHaveLength(1);
+        expect(records.records[0]!.data).toMatchObject({
+          transfer_id: d.transferId,
+          hold_id: h.holdId,
+          amount: 15,
+          remaining: 35,
+          context: { decision_id: "dec_1" },
+        });
+        // Past balances see what the hold reserved then.
+        clock.tick(1_000);
+        expect(await store.balancesAt("t", T0 + 500)).toMatchObject({
+          posted: { paid: 100, promo: 10 },
+          held: { paid: 40, promo: 10 },
+        });
+        expect(await store.balancesAt("t", T0 + 1_000)).toMatchObject({
+          posted: { paid: 95, promo: 0 },
+          held: { paid: 35, promo: 0 },
+        });
+        expect(await store.holdStatus("t", "hld_nope")).toBeNull();
+        expect(await store.holdStatus("other", h.holdId)).toBeNull();
+      });
+
+      it("answers each refusal in precedence order and changes nothing", async () => {
+        value(await fund("t", 100));
+        value(await fund("other", 100));
+        const h = value(await hold("t", "h", 20));
+        expect(await draw("a", h.holdId, 0)).toMatchObject({ code: "amount_not_positive" });
+        expect(await draw("a", "hld_nope", 0)).toMatchObject({ code: "amount_not_positive" });
+        expect(await draw("a", h.holdId, limits.creditAmountMax + 1)).toMatchObject({
+          code: "amount_exceeds_max",
+        });
+        expect(await draw("a", "hld_nope", 1)).toMatchObject({ code: "hold_not_found" });
+        expect(await draw("a", h.holdId, 1, "other")).toMatchObject({ code: "hold_not_found" });
+        expect(await draw("a", h.holdId, 21)).toMatchObject({ code: "hold_insufficient" });
+        await expect(draw("a", h.holdId, 1.5)).rejects.toThrow(TypeError);
+        expect(await store.holdStatus("t", h.holdId)).toMatchObject({ drawn: 0, remaining: 20 });
+
+        const c = value(await hold("t", "hc", 10));
+        value(await store.commit({ tenant: "t", key: "c", holdId: c.holdId, amount: 10 }));
+        expect(await draw("a", c.holdId, 1)).toMatchObject({ code: "hold_already_committed" });
+        const r = value(await hold("t", "hr", 10));
+        value(await store.release({ tenant: "t", key: "r", holdId: r.holdId }));
+        expect(await draw("a", r.holdId, 1)).toMatchObject({ code: "hold_released" });
+        clock.tick(MIN);
+        expect(await draw("a", h.holdId, 1)).toMatchObject({ code: "hold_expired" });
+        expect((await store.balances("t")).available.paid).toBe(90);
+      });
+
+      it("bounds the spend: draws until hold_insufficient while the tenant has credit elsewhere", async () => {
+        value(await fund("t", 1_000));
+        const h = value(await hold("t", "h", 30));
+        for (let i = 0; i < 3; i++) {
+          expect(value(await draw(`d${i}`, h.holdId, 10)).remaining).toBe(20 - 10 * i);
+        }
+        expect(await draw("d3", h.holdId, 1)).toMatchObject({ code: "hold_insufficient" });
+        expect(await store.balances("t")).toMatchObject({
+          posted: { paid: 970 },
+          held: { paid: 0 },
+          available: { paid: 970 },
+        });
+        expect(await store.holdStatus("t", h.holdId)).toMatchObject({
+          state: "active",
+          drawn: 30,
+          remaining: 0,
+        });
+        expect(
+          value(await store.release({ tenant: "t", key: "r", holdId: h.holdId })),
+        ).toMatchObject({ released: 0 });
+        expect((await store.balances("t")).available.paid).toBe(970);
+      });
+
+      it("replays a draw by key and refuses the key for another request", async () => {
+        value(await fund("t", 100));
+        const h = value(await hold("t", "h", 20));
+        const first = await draw("d", h.holdId, 5);
+        value(first);
+        const again = await draw("d", h.holdId, 5);
+        expect(again).toEqual({ ...first, code: "exists" });
+        expect(await draw("d", h.holdId, 6)).toMatchObject({
+          code: "exists_with_different_request",
+        });
+        expect(await store.holdStatus("t", h.holdId)).toMatchObject({ drawn: 5, remaining: 15 });
+        const concurrent = await Promise.all(
+          Array.from({ length: 10 }, () => draw("burst", h.holdId, 3)),
+        );
+        expect(concurrent.filter((r) => r.code === "ok")).toHaveLength(1);
+        expect(concurrent.filter((r) => r.code === "exists")).toHaveLength(9);
+        expect(await store.holdStatus("t", h.holdId)).toMatchObject({ drawn: 8, remaining: 12 });
+      });
+
+      it("after draws, commits up to the remainder (overage beyond it), exactly once", async () => {
+        value(await fund("t", 100));
+        const h = value(await hold("t", "h", 40));
+        value(await draw("d", h.holdId, 15));
+        expect(
+          await store.commit({ tenant: "t", key: "c0", holdId: h.holdId, amount: 26 }),
+        ).toMatchObject({ code: "commit_exceeds_hold" });
+        const c = value(
+          await store.commit({ tenant: "t", key: "c", holdId: h.holdId, amount: 20 }),
+        );
+        expect(c).toMatchObject({ committed: 20, released: 5 });
+        expect(await store.balances("t")).toMatchObject({
+          posted: { paid: 65 },
+          held: { paid: 0 },
+          available: { paid: 65 },
+        });
+        expect(
+          await store.commit({ tenant: "t", key: "c2", holdId: h.holdId, amount: 1 }),
+        ).toMatchObject({ code: "hold_already_committed" });
+        expect(await store.release({ tenant: "t", key: "r", holdId: h.holdId })).toMatchObject({
+          code: "hold_already_committed",
+        });
+        expect(await store.holdStatus("t", h.holdId)).toMatchObject({
+          state: "committed",
+          drawn: 15,
+          remaining: 0,
+        });
+        const o = value(await hold("t", "o", 20));
+        value(await draw("od", o.holdId, 10));
+        value(
+          await store.commit({
+            tenant: "t",
+            key: "oc",
+            holdId: o.holdId,
+            amount: 15,
+            overageAllowance: 5,
+          }),
+        );
+        expect((await store.balances("t")).available.paid).toBe(40);
+      });
+
+      it("after draws, release gives back only the remainder, exactly once", async () => {
+        value(await fund("t", 100));
+        const h = value(await hold("t", "h", 40));
+        value(await draw("d", h.holdId, 15));
+        expect(
+          value(await store.release({ tenant: "t", key: "r", holdId: h.holdId })),
+        ).toMatchObject({ released: 25 });
+        expect(await store.release({ tenant: "t", key: "r2", holdId: h.holdId })).toMatchObject({
+          code: "hold_released",
+        });
+        expect(await store.balances("t")).toMatchObject({
+          posted: { paid: 85 },
+          held: { paid: 0 },
+          available: { paid: 85 },
+        });
+        expect(await store.holdStatus("t", h.holdId)).toMatchObject({
+          state: "released",
+          drawn: 15,
+          remaining: 0,
+          remainingByClass: { trial: 0, paid: 0, promo: 0, admin: 0 },
+        });
+      });
+
+      it("after draws, expiry gives back only the remainder, exactly once, and holdStatus applies it", async () => {
+        value(await fund("t", 100));
+        const h = value(await hold("t", "h", 40));
+        value(await draw("d", h.holdId, 15));
+        clock.tick(MIN - 1);
+        expect(await store.holdStatus("t", h.holdId)).toMatchObject({
+          state: "active",
+          remaining: 25,
+        });
+        clock.tick(1);
+        expect(await store.holdStatus("t", h.holdId)).toEqual({
+          holdId: h.holdId,
+          tenant: "t",
+          amount: 40,
+          drawn: 15,
+          remaining: 0,
+          state: "expired",
+          expiresAtMs: T0 + MIN,
+          remainingByClass: { trial: 0, paid: 0, promo: 0, admin: 0 },
+        });
+        expect(await store.balances("t")).toMatchObject({
+          posted: { paid: 85 },
+          held: { paid: 0 },
+          available: { paid: 85 },
+        });
+        clock.tick(MIN);
+        expect((await store.sweep()).holdsExpired).toBe(0);
+        expect(await draw("d2", h.holdId, 1)).toMatchObject({ code: "hold_expired" });
+        const expiries = (await store.auditRecords(0, 100)).filter((r) => r.kind === "expiry");
+        expect(expiries).toHaveLength(1);
+        expect(expiries[0]).toMatchObject({
+          at_ms: T0 + MIN,
+          data: { hold_id: h.holdId, released: 25 },
+        });
+      });
+
+      it("expires a drawn hold by the sweeper, giving back only the remainder", async () => {
+        value(await fund("t", 100));
+        const h = value(await hold("t", "h", 40));
+        value(await draw("d", h.holdId, 30));
+        clock.tick(MIN);
+        expect((await store.sweep()).holdsExpired).toBe(1);
+        expect((await store.balances("t")).available.paid).toBe(70);
+        expect(await store.holdStatus("t", h.holdId)).toMatchObject({ state: "expired" });
+      });
+
+      it("reverses a draw to the tenant's balance, not back into the hold", async () => {
+        value(await fund("t", 100));
+        const h = value(await hold("t", "h", 40));
+        const d = value(await draw("d", h.holdId, 15));
+        const part = value(
+          await store.reverse({
+            tenant: "t",
+            key: "r1",
+            transferId: d.transferId,
+            amount: 5,
+            reason: "refund",
+          }),
+        );
+        expect(part).toMatchObject({ reversedTransferId: d.transferId, amount: 5 });
+        value(
+          await store.reverse({ tenant: "t", key: "r2", transferId: d.transferId, reason: "rest" }),
+        );
+        expect(
+          await store.reverse({
+            tenant: "t",
+            key: "r3",
+            transferId: d.transferId,
+            reason: "again",
+          }),
+        ).toMatchObject({ code: "reversal_exceeds_remaining" });
+        expect(await store.balances("t")).toMatchObject({
+          posted: { paid: 100 },
+          held: { paid: 25 },
+          available: { paid: 75 },
+        });
+        expect(await store.holdStatus("t", h.holdId)).toMatchObject({ drawn: 15, remaining: 25 });
+        value(await store.release({ tenant: "t", key: "rel", holdId: h.holdId }));
+        expect((await store.balances("t")).available.paid).toBe(100);
+      });
+    });
+
+    describe("usage limits", () => {
+      const limited = (max: { maxCalls?: number; maxCredits?: number }, credits = 0) => [
+        { scope: "task:k1", window: "minute" as const, calls: 1, credits, ...max },
+      ];
+      const calls = async () =>
+        (await store.snapshot("t", [{ scope: "task:k1", window: "minute" }])).usage[0]!;
+
+      it("applies operations up to the max, then refuses the whole operation", async () => {
+        value(await fund("t", 100));
+        const usage = limited({ maxCalls: 3 });
+        for (let i = 0; i < 3; i++) {
+          value(
+            await store.debit({ tenant: "t", key: `d${i}`, amount: 1, drawOrder: ["paid"], usage }),
+          );
+        }
+        expect(
+          await store.debit({ tenant: "t", key: "d3", amount: 1, drawOrder: ["paid"], usage }),
+        ).toMatchObject({ code: "usage_limit_exceeded" });
+        // After validation, before insufficient_credits.
+        expect(
+          await store.debit({ tenant: "t", key: "d4", amount: 0, drawOrder: ["paid"], usage }),
+        ).toMatchObject({ code: "amount_not_positive" });
+        expect(
+          await store.debit({ tenant: "t", key: "d5", amount: 1_000, drawOrder: ["paid"], usage }),
+        ).toMatchObject({ code: "usage_limit_exceeded" });
+        expect((await store.balances("t")).available.paid).toBe(97);
+        expect(await calls()).toMatchObject({ calls: 3 });
+        // A refused key is not recorded: it may be used again once the window allows.
+        clock.tick(MIN);
+        value(await store.debit({ tenant: "t", key: "d3", amount: 1, drawOrder: ["paid"], usage }));
+        expect(await calls()).toMatchObject({ calls: 1 });
+      });
+
+      it("limits credits per window", async () => {
+        value(await fund("t", 100));
+        const usage = limited({ maxCredits: 12 }, 5);
+        value(await store.debit({ tenant: "t", key: "a", amount: 5, drawOrder: ["paid"], usage }));
+        value(await store.debit({ tenant: "t", key: "b", amount: 5, drawOrder: ["paid"], usage }));
+        expect(
+          await store.debit({ tenant: "t", key: "c", amount: 5, drawOrder: ["paid"], usage }),
+        ).toMatchObject({ code: "usage_limit_exceeded" });
+        expect(await calls()).toMatchObject({ calls: 2, credits: 10 });
+      });
+
+      it("holds for hold, drawHold and commit on one counter; recordDecision ignores maxes", async () => {
+        value(await fund("t", 100));
+        const usage = limited({ maxCalls: 3 });
+        const h = value(
+          await store.hold({
+            tenant: "t",
+            key: "h",
+            amount: 20,
+            drawOrder: ["paid"],
+            ttlMs: MIN,
+            usage,
+          }),
+        );
+        value(await store.drawHold({ tenant: "t", key: "d", holdId: h.holdId, amount: 5, usage }));
+        value(await store.commit({ tenant: "t", key: "c", holdId: h.holdId, amount: 5, usage }));
+        const h2 = value(
+          await store.hold({ tenant: "t", key: "h2", amount: 20, drawOrder: ["paid"], ttlMs: MIN }),
+        );
+        expect(
+          await store.hold({
+            tenant: "t",
+            key: "h3",
+            amount: 1,
+            drawOrder: ["paid"],
+            ttlMs: MIN,
+            usage,
+          }),
+        ).toMatchObject({ code: "usage_limit_exceeded" });
+        expect(
+          await store.drawHold({ tenant: "t", key: "d2", holdId: h2.holdId, amount: 5, usage }),
+        ).toMatchObject({ code: "usage_limit_exceeded" });
+        // State codes come first.
+        expect(
+          await store.drawHold({ tenant: "t", key: "d3", holdId: h2.holdId, amount: 21, usage }),
+        ).toMatchObject({ code: "hold_insufficient" });
+        expect(
+          await store.commit({ tenant: "t", key: "c2", holdId: h2.holdId, amount: 5, usage }),
+        ).toMatchObject({ code: "usage_limit_exceeded" });
+        expect(await store.holdStatus("t", h2.holdId)).toMatchObject({ state: "active", drawn: 0 });
+        value(
+          await store.recordDecision({
+            tenant: "t",
+            key: "deny",
+            audit: { decision: "deny" },
+            usage: limited({ maxCalls: 0 }),
+          }),
+        );
+        expect(await calls()).toMatchObject({ calls: 4 });
+        expect((await store.balances("t")).available.paid).toBe(70);
+      });
+
+      it("counts increments of one operation together and throws TypeError for a bad max", async () => {
+        value(await fund("t", 100));
+        const twice = [...limited({ maxCalls: 1 }), ...limited({})];
+        expect(
+          await store.debit({
+            tenant: "t",
+            key: "a",
+            amount: 1,
+            drawOrder: ["paid"],
+            usage: twice,
+          }),
+        ).toMatchObject({ code: "usage_limit_exceeded" });
+        await expect(
+          store.debit({
+            tenant: "t",
+            key: "b",
+            amount: 1,
+            drawOrder: ["paid"],
+            usage: limited({ maxCalls: -1 }),
+          }),
+        ).rejects.toThrow(TypeError);
+        await expect(
+          store.debit({
+            tenant: "t",
+            key: "b",
+            amount: 1,
+            drawOrder: ["paid"],
+            usage: limited({ maxCredits: 1.5 }),
+          }),
+        ).rejects.toThrow(TypeError);
+      });
+
+      it("admits exactly the max from a concurrent burst, and again in the next window", async () => {
+        value(await fund("t", 1_000));
+        const usage = limited({ maxCalls: 10 });
+        const burst = (prefix: string) =>
+          Promise.all(
+            Array.from({ length: 50 }, (_, i) =>
+              store.debit({
+                tenant: "t",
+                key: `${prefix}${i}`,
+                amount: 1,
+                drawOrder: ["paid"],
+                usage,
+              }),
+            ),
+          );
+        const first = await burst("a");
+        expect(first.filter((r) => r.ok)).toHaveLength(10);
+        expect(first.filter((r) => r.code === "usage_limit_exceeded")).toHaveLength(40);
+        expect(await calls()).toMatchObject({ calls: 10 });
+        expect((await store.balances("t")).available.paid).toBe(990);
+        clock.tick(MIN);
+        const second = await burst("b");
+        expect(second.filter((r) => r.ok)).toHaveLength(10);
+        expect(await calls()).toMatchObject({ calls: 10 });
+        expect((await store.balances("t")).available.paid).toBe(980);
       });
     });
 

@@ -12,7 +12,7 @@ describe("PostgreSQL store", () => {
     const stores = await Promise.all(
       Array.from({ length: 3 }, () => PostgresLedgerStore.open({ connectionString: url })),
     );
-    for (const store of stores) expect(await store.schemaVersion()).toBe(2);
+    for (const store of stores) expect(await store.schemaVersion()).toBe(3);
     await Promise.all(stores.map((s) => s.close()));
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -21,9 +21,11 @@ describe("PostgreSQL store", () => {
       expect(rows).toEqual([
         { version: 1, name: "initial" },
         { version: 2, name: "audit-query" },
+        { version: 3, name: "hold-draws" },
       ]);
       await expect(client.query("TRUNCATE entries")).rejects.toThrow(/append-only/);
       await expect(client.query("TRUNCATE audit_records")).rejects.toThrow(/append-only/);
+      await expect(client.query("TRUNCATE hold_draws")).rejects.toThrow(/append-only/);
     } finally {
       await client.end();
     }
@@ -59,7 +61,7 @@ describe("PostgreSQL store", () => {
     }
   });
 
-  it("migrates a version-1 database with records to version 2, backfilling the query columns", async () => {
+  it("migrates a version-1 database with records to the current version, backfilling the query columns", async () => {
     const url = await createDatabase("v1");
     const records = v1Records();
     const client = new pg.Client({ connectionString: url });
@@ -83,7 +85,7 @@ describe("PostgreSQL store", () => {
       ]);
       const store = await PostgresLedgerStore.open({ connectionString: url });
       try {
-        expect(await store.schemaVersion()).toBe(2);
+        expect(await store.schemaVersion()).toBe(3);
         const { rows } = await client.query(
           "SELECT seq::int, principal, decision_id FROM audit_records ORDER BY seq",
         );

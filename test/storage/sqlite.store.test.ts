@@ -5,7 +5,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock.js";
-import { initial } from "../../src/storage/sqlite/migrations/index.js";
+import { auditQuery, initial } from "../../src/storage/sqlite/migrations/index.js";
 import { SqliteLedgerStore } from "../../src/storage/sqlite/store.js";
 import { insertDerived, v1Expected, v1Records, v1Row } from "./audit-v1-fixture.js";
 
@@ -75,13 +75,14 @@ describe("SQLite store", () => {
     const path = join(dir, "migrate.db");
     for (let i = 0; i < 2; i++) {
       const store = SqliteLedgerStore.open({ path });
-      expect(await store.schemaVersion()).toBe(2);
+      expect(await store.schemaVersion()).toBe(3);
       await store.close();
     }
     const db = new Database(path, { readonly: true });
     expect(db.prepare("SELECT version, name FROM schema_migrations").all()).toEqual([
       { version: 1, name: "initial" },
       { version: 2, name: "audit-query" },
+      { version: 3, name: "hold-draws" },
     ]);
     db.close();
   });
@@ -131,7 +132,7 @@ describe("SQLite store", () => {
     await store.close();
   });
 
-  it("migrates a version-1 database with records to version 2, backfilling the query columns", async () => {
+  it("migrates a version-1 database with records to the current version, backfilling the query columns", async () => {
     const path = join(dir, "v1.db");
     const records = v1Records();
     const v1 = new Database(path);
@@ -149,7 +150,7 @@ describe("SQLite store", () => {
 
     const store = SqliteLedgerStore.open({ path, clock: new ManualClock(10_000) });
     try {
-      expect(await store.schemaVersion()).toBe(2);
+      expect(await store.schemaVersion()).toBe(3);
       const db = new Database(path);
       const derived = db.prepare("SELECT seq, principal, decision_id FROM audit_records").all();
       expect(derived).toEqual(v1Expected);
@@ -171,6 +172,77 @@ describe("SQLite store", () => {
       const event = await store.recordEvent({ kind: "policy", tenant: null, data: { v: 2 } });
       expect(event.auditSeq).toBe(records.length + 1);
       expect(await store.verifyAudit()).toMatchObject({ ok: true, count: records.length + 1 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("migrates a version-2 database with holds in every state to version 3, keeping them valid", async () => {
+    const path = join(dir, "v2.db");
+    const v2 = new Database(path);
+    v2.pragma("journal_mode = WAL");
+    v2.exec(
+      "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)",
+    );
+    v2.exec(initial.sql);
+    v2.exec(auditQuery.sql);
+    v2.prepare(
+      "INSERT INTO schema_migrations VALUES (1, 'initial', 0), (2, 'audit-query', 0)",
+    ).run();
+    // What version 2 left after: grant 100, a commit of 20 (hold of 20), a released hold of 10,
+    // an expired hold of 5, and an active hold of 30 (posted 80, held 30, grant remaining 50).
+    const parts = (n: number) => JSON.stringify([{ class: "paid", grantId: "grt_1", amount: n }]);
+    v2.exec(`
+      INSERT INTO tenants VALUES ('t', 100000);
+      INSERT INTO balances VALUES ('t', 'paid', 80, 30), ('t', 'trial', 0, 0), ('t', 'promo', 0, 0), ('t', 'admin', 0, 0);
+      INSERT INTO grants VALUES ('grt_1', 't', 'paid', 100, 50, 'active', 0, NULL, 0, 's', NULL, 0);
+      INSERT INTO entries (entry_id, tenant, class, grant_id, transfer_id, kind, amount, ref_entry_id, at_ms)
+        VALUES ('grt_1.0', 't', 'paid', 'grt_1', 'grt_1', 'grant', 100, NULL, 0),
+               ('ent_c.0', 't', 'paid', 'grt_1', 'ent_c', 'commit', -20, NULL, 10);
+    `);
+    const insertHold = v2.prepare(
+      "INSERT INTO holds VALUES (?, 't', ?, ?, '[\"paid\"]', ?, 0, ?, ?)",
+    );
+    insertHold.run("hld_active", 30, parts(30), "active", 100_000, null);
+    insertHold.run("hld_committed", 20, parts(20), "committed", 100_000, 10);
+    insertHold.run("hld_released", 10, parts(10), "released", 100_000, 20);
+    insertHold.run("hld_expired", 5, parts(5), "expired", 30, 30);
+    v2.close();
+
+    const clock = new ManualClock(50_000);
+    const store = SqliteLedgerStore.open({ path, clock });
+    try {
+      expect(await store.schemaVersion()).toBe(3);
+      const db = new Database(path);
+      expect(
+        db.prepare("SELECT hold_id, drawn, released FROM holds ORDER BY hold_id").all(),
+      ).toEqual([
+        { hold_id: "hld_active", drawn: 0, released: null },
+        { hold_id: "hld_committed", drawn: 0, released: null },
+        { hold_id: "hld_expired", drawn: 0, released: 5 },
+        { hold_id: "hld_released", drawn: 0, released: 10 },
+      ]);
+      expect(await store.checkInvariants()).toEqual({ ok: true, problems: [] });
+      expect(await store.holdStatus("t", "hld_active")).toMatchObject({
+        drawn: 0,
+        remaining: 30,
+        state: "active",
+      });
+      const d = await store.drawHold({ tenant: "t", key: "d", holdId: "hld_active", amount: 12 });
+      expect(d).toMatchObject({ ok: true, value: { remaining: 18 } });
+      expect(await store.release({ tenant: "t", key: "r", holdId: "hld_active" })).toMatchObject({
+        ok: true,
+        value: { released: 18 },
+      });
+      expect(await store.balances("t")).toMatchObject({ posted: { paid: 68 }, held: { paid: 0 } });
+      expect(await store.checkInvariants()).toEqual({ ok: true, problems: [] });
+      // Draws are append-only, and the hold columns keep their bounds.
+      expect(() => db.prepare("UPDATE hold_draws SET amount = 1").run()).toThrow(/append-only/);
+      expect(() => db.prepare("DELETE FROM hold_draws").run()).toThrow(/append-only/);
+      expect(() =>
+        db.prepare("UPDATE holds SET drawn = amount + 1 WHERE hold_id = 'hld_committed'").run(),
+      ).toThrow(/CHECK/);
+      db.close();
     } finally {
       await store.close();
     }

@@ -7,6 +7,7 @@
 import pg from "pg";
 import type { AuditRecord } from "../../audit/chain.js";
 import { type Clock, systemClock } from "../../clock.js";
+import { remainingParts } from "../../ledger/draw.js";
 import { type EngineOptions, LedgerEngine } from "../../ledger/engine.js";
 import type { InvariantReport } from "../../ledger/port.js";
 import type { LedgerTx } from "../../ledger/rows.js";
@@ -19,7 +20,13 @@ import {
   zeroAmounts,
 } from "../../ledger/types.js";
 import { limits } from "../../limits.js";
-import { type AuditFilter, auditWhere, BatchedLedgerStore } from "../batched-store.js";
+import {
+  type AuditFilter,
+  auditWhere,
+  BatchedLedgerStore,
+  holdDrawFromRow,
+  holdDrawsSql,
+} from "../batched-store.js";
 import { GroupCommitter, type Job, type JobHint, type TransactionRunner } from "../group-commit.js";
 import { findInvariantProblems } from "../invariants.js";
 import {
@@ -148,12 +155,17 @@ export class PostgresLedgerStore extends BatchedLedgerStore {
       [tenant, atMs],
     );
     for (const r of sums) posted[r.class as CreditClass] = num(r.s);
+    // What each hold open at atMs still reserved then: its parts less the draws made by then.
     const holds = await this.#rows(
-      "SELECT * FROM holds WHERE tenant = $1 AND created_at_ms <= $2 AND (resolved_at_ms IS NULL OR resolved_at_ms > $2)",
+      `SELECT h.*, (SELECT COALESCE(SUM(d.amount), 0) FROM hold_draws d
+         WHERE d.hold_id = h.hold_id AND d.at_ms <= $2) AS drawn_then
+       FROM holds h WHERE h.tenant = $1 AND h.created_at_ms <= $2
+         AND (h.resolved_at_ms IS NULL OR h.resolved_at_ms > $2)`,
       [tenant, atMs],
     );
-    for (const hold of holds.map(holdFromRow)) {
-      for (const part of hold.parts) held[part.class] += part.amount;
+    for (const row of holds) {
+      for (const part of remainingParts(holdFromRow(row).parts, num(row.drawn_then)))
+        held[part.class] += part.amount;
     }
     const available = zeroAmounts();
     for (const cls of creditClasses) available[cls] = posted[cls] - held[cls];
@@ -218,7 +230,8 @@ export class PostgresLedgerStore extends BatchedLedgerStore {
           )
         ).map((r) => ({ grantId: String(r.grant_id), sum: num(r.s) })),
         grants: (await rows("SELECT * FROM grants")).map(grantFromRow),
-        activeHolds: (await rows("SELECT * FROM holds WHERE state = 'active'")).map(holdFromRow),
+        holds: (await rows("SELECT * FROM holds")).map(holdFromRow),
+        holdDraws: (await rows(holdDrawsSql)).map(holdDrawFromRow),
       });
       await client.query("COMMIT");
     } finally {

@@ -416,7 +416,8 @@ export class PostgresTx implements LedgerTx {
       const h = c.holdInserts;
       insert(
         "hi",
-        `INSERT INTO holds (hold_id, tenant, amount, parts, draw_order, state, created_at_ms, expires_at_ms, resolved_at_ms)
+        `INSERT INTO holds (hold_id, tenant, amount, parts, draw_order, state, created_at_ms, expires_at_ms, resolved_at_ms,
+           drawn, released)
          SELECT * FROM unnest(${arg(
            h.map((x) => x.holdId),
            "text",
@@ -448,31 +449,70 @@ export class PostgresTx implements LedgerTx {
            ${arg(
              h.map((x) => x.resolvedAtMs),
              "bigint",
+           )}, ${arg(
+             h.map((x) => x.drawn),
+             "bigint",
+           )}, ${arg(
+             h.map((x) => x.released),
+             "bigint",
            )})`,
       );
     }
     if (c.holdUpdates.length > 0) {
       const h = c.holdUpdates;
+      // Compare-and-set on state and drawn: a draw or resolution elsewhere fails this batch.
       cas(
         "hu",
-        `UPDATE holds x SET state = v.state, resolved_at_ms = v.resolved
+        `UPDATE holds x SET state = v.state, drawn = v.drawn, resolved_at_ms = v.resolved, released = v.released
          FROM unnest(${arg(
            h.map((r) => r.holdId),
            "text",
          )}, ${arg(
            h.map((r) => r.fromState),
            "text",
+         )}, ${arg(
+           h.map((r) => r.fromDrawn),
+           "bigint",
          )},
            ${arg(
              h.map((r) => r.state),
              "text",
            )}, ${arg(
+             h.map((r) => r.drawn),
+             "bigint",
+           )}, ${arg(
              h.map((r) => r.resolvedAtMs),
              "bigint",
+           )}, ${arg(
+             h.map((r) => r.released),
+             "bigint",
            )})
-           AS v(hold_id, from_state, state, resolved)
-         WHERE x.hold_id = v.hold_id AND x.state = v.from_state`,
+           AS v(hold_id, from_state, from_drawn, state, drawn, resolved, released)
+         WHERE x.hold_id = v.hold_id AND x.state = v.from_state AND x.drawn = v.from_drawn`,
         h.length,
+      );
+    }
+    if (c.holdDraws.length > 0) {
+      const d = c.holdDraws;
+      insert(
+        "hdi",
+        `INSERT INTO hold_draws (transfer_id, hold_id, tenant, amount, at_ms)
+         SELECT * FROM unnest(${arg(
+           d.map((x) => x.transferId),
+           "text",
+         )}, ${arg(
+           d.map((x) => x.holdId),
+           "text",
+         )}, ${arg(
+           d.map((x) => x.tenant),
+           "text",
+         )}, ${arg(
+           d.map((x) => x.amount),
+           "bigint",
+         )}, ${arg(
+           d.map((x) => x.atMs),
+           "bigint",
+         )})`,
       );
     }
     if (c.entries.length > 0) {

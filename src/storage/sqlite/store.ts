@@ -12,6 +12,7 @@ import Database from "better-sqlite3";
 import type { AuditRecord } from "../../audit/chain.js";
 import { type Clock, systemClock } from "../../clock.js";
 import { CreditgateError } from "../../errors.js";
+import { remainingParts } from "../../ledger/draw.js";
 import { type EngineOptions, LedgerEngine } from "../../ledger/engine.js";
 import type { InvariantReport } from "../../ledger/port.js";
 import type { LedgerTx } from "../../ledger/rows.js";
@@ -24,7 +25,13 @@ import {
   zeroAmounts,
 } from "../../ledger/types.js";
 import { limits } from "../../limits.js";
-import { type AuditFilter, auditWhere, BatchedLedgerStore } from "../batched-store.js";
+import {
+  type AuditFilter,
+  auditWhere,
+  BatchedLedgerStore,
+  holdDrawFromRow,
+  holdDrawsSql,
+} from "../batched-store.js";
 import { GroupCommitter, type Job, type JobHint, type TransactionRunner } from "../group-commit.js";
 import { findInvariantProblems } from "../invariants.js";
 import {
@@ -174,13 +181,18 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
       )
       .all(tenant, atMs) as Row[];
     for (const r of sums) posted[r.class as CreditClass] = num(r.s);
+    // What each hold open at atMs still reserved then: its parts less the draws made by then.
     const holds = this.#reader
       .prepare(
-        "SELECT * FROM holds WHERE tenant = ? AND created_at_ms <= ? AND (resolved_at_ms IS NULL OR resolved_at_ms > ?)",
+        `SELECT h.*, (SELECT COALESCE(SUM(d.amount), 0) FROM hold_draws d
+           WHERE d.hold_id = h.hold_id AND d.at_ms <= @at) AS drawn_then
+         FROM holds h WHERE h.tenant = @tenant AND h.created_at_ms <= @at
+           AND (h.resolved_at_ms IS NULL OR h.resolved_at_ms > @at)`,
       )
-      .all(tenant, atMs, atMs) as Row[];
-    for (const hold of holds.map(holdFromRow)) {
-      for (const part of hold.parts) held[part.class] += part.amount;
+      .all({ tenant, at: atMs }) as Row[];
+    for (const row of holds) {
+      for (const part of remainingParts(holdFromRow(row).parts, num(row.drawn_then)))
+        held[part.class] += part.amount;
     }
     const available = zeroAmounts();
     for (const cls of creditClasses) available[cls] = posted[cls] - held[cls];
@@ -250,9 +262,8 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
             .all() as Row[]
         ).map((r) => ({ grantId: String(r.grant_id), sum: num(r.s) })),
         grants: (db.prepare("SELECT * FROM grants").all() as Row[]).map(grantFromRow),
-        activeHolds: (db.prepare("SELECT * FROM holds WHERE state = 'active'").all() as Row[]).map(
-          holdFromRow,
-        ),
+        holds: (db.prepare("SELECT * FROM holds").all() as Row[]).map(holdFromRow),
+        holdDraws: (db.prepare(holdDrawsSql).all() as Row[]).map(holdDrawFromRow),
       }),
     )();
     const chain = await this.verifyAudit();

@@ -58,6 +58,7 @@ export class SqliteStatements {
   readonly updateGrant: Stmt;
   readonly insertHold: Stmt;
   readonly updateHold: Stmt;
+  readonly insertHoldDraw: Stmt;
   readonly updateHead: Stmt;
   readonly upsertUsage: Stmt;
   readonly insertRevocation: Stmt;
@@ -115,10 +116,14 @@ export class SqliteStatements {
     );
     this.insertHold = db.prepare(
       `INSERT INTO holds (hold_id, tenant, amount, parts, draw_order, state, created_at_ms, expires_at_ms,
-       resolved_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       resolved_at_ms, drawn, released) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    // Compare-and-set on state and drawn: a draw or resolution elsewhere fails this batch.
     this.updateHold = db.prepare(
-      "UPDATE holds SET state = ?, resolved_at_ms = ? WHERE hold_id = ? AND state = ?",
+      "UPDATE holds SET state = ?, drawn = ?, resolved_at_ms = ?, released = ? WHERE hold_id = ? AND state = ? AND drawn = ?",
+    );
+    this.insertHoldDraw = db.prepare(
+      "INSERT INTO hold_draws (transfer_id, hold_id, tenant, amount, at_ms) VALUES (?, ?, ?, ?, ?)",
     );
     this.updateHead = db.prepare(
       "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1 AND seq = ? AND hash = ?",
@@ -287,13 +292,26 @@ export class SqliteTx implements LedgerTx {
         h.createdAtMs,
         h.expiresAtMs,
         h.resolvedAtMs,
+        h.drawn,
+        h.released,
       );
     }
     for (const h of c.holdUpdates) {
       must(
-        s.updateHold.run(h.state, h.resolvedAtMs, h.holdId, h.fromState).changes,
+        s.updateHold.run(
+          h.state,
+          h.drawn,
+          h.resolvedAtMs,
+          h.released,
+          h.holdId,
+          h.fromState,
+          h.fromDrawn,
+        ).changes,
         `hold ${h.holdId}`,
       );
+    }
+    for (const d of c.holdDraws) {
+      s.insertHoldDraw.run(d.transferId, d.holdId, d.tenant, d.amount, d.atMs);
     }
     // Multi-row INSERTs: one statement per chunk instead of one per row.
     this.#insertMany(

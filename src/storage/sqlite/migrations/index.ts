@@ -1,2 +1,3 @@
 export { initial } from "./001-initial.js";
 export { auditQuery } from "./002-audit-query.js";
+export { holdDraws } from "./003-hold-draws.js";
