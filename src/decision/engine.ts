@@ -13,7 +13,13 @@ import { CreditgateError, isCreditgateError } from "../errors.js";
 import { newId } from "../ids.js";
 import type { OpResult } from "../ledger/codes.js";
 import type { LedgerStore } from "../ledger/port.js";
-import type { AuditContext, CreditClass, Floors, Part } from "../ledger/types.js";
+import {
+  type AuditContext,
+  type CreditClass,
+  type Floors,
+  type Part,
+  zeroAmounts,
+} from "../ledger/types.js";
 import type { PolicyEvaluator } from "../policy/evaluator.js";
 import type { DecisionInput, DecisionResult, Reason } from "../policy/types.js";
 import {
@@ -25,6 +31,7 @@ import {
 } from "./replay.js";
 import type { DecideRequest, DecisionResponse } from "./types.js";
 import { type UsagePlan, usageIncrements, usageInput, usageKeys, usagePlan } from "./usage.js";
+import { type VelocityLimits, velocityDeny, velocityLimits } from "./velocity.js";
 
 export interface PolicySource {
   /** Read once per decision, so a hot reload never splits one decision across two bundles. */
@@ -72,7 +79,15 @@ interface Enforcement {
   readonly input: DecisionInput;
   readonly evaluator: PolicyEvaluator;
   readonly decisionId: string;
+  readonly limits: VelocityLimits;
+  /** The hold a task principal spends from; undefined for users and workloads. */
+  readonly taskHoldId: string | undefined;
 }
+
+const taskEnded: Reason = {
+  code: "TASK_ENDED",
+  message: "the task was completed, released or expired; its credential spends nothing more",
+};
 
 export class DecisionEngine {
   readonly #options: DecisionEngineOptions;
@@ -122,6 +137,16 @@ export class DecisionEngine {
       );
     }
 
+    // A task sees, and can spend, only what is left of its own hold.
+    const taskHoldId = principal.kind === "task" ? principal.task?.holdId : undefined;
+    let balances = snapshot.balances.available;
+    if (principal.kind === "task") {
+      const hold =
+        taskHoldId === undefined
+          ? null
+          : await this.#store.holdStatus(principal.tenant, taskHoldId);
+      balances = hold?.state === "active" ? hold.remainingByClass : zeroAmounts();
+    }
     const input: DecisionInput = {
       principal: {
         kind: principal.kind,
@@ -132,7 +157,7 @@ export class DecisionEngine {
         scopes: principal.scopes,
       },
       action,
-      balances: snapshot.balances.available,
+      balances,
       usage: usageInput(plan, snapshot.usage),
       now: toRfc3339(nowMs),
     };
@@ -145,15 +170,77 @@ export class DecisionEngine {
       result = deny([{ code: error.code, message: error.message }]);
     }
     const decisionId = newId("decision", nowMs);
-    if (dryRun) return { ...template(result, input, evaluator, decisionId), dry_run: true };
-    return this.#enforce(result, {
+    if (dryRun) {
+      return {
+        ...template(result, input, evaluator, decisionId, taskHoldId === undefined),
+        dry_run: true,
+      };
+    }
+    const enforcement: Enforcement = {
       request,
       key: key as string,
       plan,
       input,
       evaluator,
       decisionId,
+      limits: velocityLimits(evaluator.data, principal.plan),
+      taskHoldId,
+    };
+    if (principal.kind === "task") return this.#enforceTask(result, enforcement);
+    return this.#enforce(result, enforcement);
+  }
+
+  /** A task's decision draws its cost from the task's hold, never from the tenant's balances. */
+  async #enforceTask(result: DecisionResult, e: Enforcement): Promise<DecisionResponse> {
+    if (!result.allow) return this.#recordOnly(result, e, 0, 0);
+    const steps = e.request.action.units?.steps ?? 1;
+    if (result.cost === 0) return this.#recordOnly(result, e, 0, steps);
+    if (e.taskHoldId === undefined) return this.#recordOnly(deny([taskEnded]), e, 0, 0);
+    const shape = template(result, e.input, e.evaluator, e.decisionId, false);
+    const drawn = await this.#store.drawHold({
+      tenant: e.request.principal.tenant,
+      key: e.key,
+      holdId: e.taskHoldId,
+      amount: result.cost,
+      usage: usageIncrements(e.plan, result.cost, steps, e.limits),
+      audit: auditContext(shape, result, e),
     });
+    if (drawn.ok && drawn.code === "ok") return finalize(shape, undefined, drawn.value.parts);
+    if (drawn.ok) return this.#replay(e);
+    switch (drawn.code) {
+      case "exists_with_different_request":
+        return this.#replay(e);
+      case "usage_limit_exceeded":
+        return this.#velocityDenied(e);
+      case "hold_insufficient":
+        return this.#recordOnly(
+          deny([
+            {
+              code: "TASK_BUDGET_EXCEEDED",
+              message: `the task's budget cannot pay ${result.cost}`,
+            },
+          ]),
+          e,
+          0,
+          0,
+        );
+      case "hold_not_found":
+      case "hold_expired":
+      case "hold_released":
+      case "hold_already_committed":
+        return this.#recordOnly(deny([taskEnded]), e, 0, 0);
+      default:
+        throw new CreditgateError("LEDGER_REFUSED", {
+          message: `the ledger refused the task's decision: ${drawn.code}`,
+          details: { ledger_code: drawn.code },
+        });
+    }
+  }
+
+  /** Concurrent decisions reached a velocity limit the policy's snapshot had not yet shown. */
+  #velocityDenied(e: Enforcement): Promise<DecisionResponse> {
+    const { reasons, obligations } = velocityDeny(e.evaluator.data);
+    return this.#recordOnly({ ...deny(reasons), obligations }, e, 0, 0);
   }
 
   async #enforce(result: DecisionResult, e: Enforcement): Promise<DecisionResponse> {
@@ -163,10 +250,10 @@ export class DecisionEngine {
     const steps = request.action.units?.steps ?? 1;
     const holdOnly = result.hold > 0 && holdCarriesCost.has(request.action.type);
     const debitAmount = holdOnly ? 0 : result.cost;
-    const usage = usageIncrements(plan, debitAmount + result.hold, steps);
+    const usage = usageIncrements(plan, debitAmount + result.hold, steps, e.limits);
     if (debitAmount === 0 && result.hold === 0) return this.#recordOnly(result, e, 0, steps);
 
-    const shape = template(result, e.input, e.evaluator, e.decisionId);
+    const shape = template(result, e.input, e.evaluator, e.decisionId, true);
     const audit = auditContext(shape, result, e);
     const drawOrder = result.draw_order;
     const floors = floorsFrom(result);
@@ -211,7 +298,7 @@ export class DecisionEngine {
     credits: number,
     steps: number,
   ): Promise<DecisionResponse> {
-    const shape = template(result, e.input, e.evaluator, e.decisionId);
+    const shape = template(result, e.input, e.evaluator, e.decisionId, e.taskHoldId === undefined);
     const recorded = await this.#store.recordDecision({
       tenant: e.request.principal.tenant,
       key: e.key,
@@ -229,6 +316,7 @@ export class DecisionEngine {
     e: Enforcement,
   ): Promise<DecisionResponse> {
     if (outcome.code === "exists_with_different_request") return this.#replay(e);
+    if (outcome.code === "usage_limit_exceeded") return this.#velocityDenied(e);
     if (outcome.code !== "insufficient_credits") {
       throw new CreditgateError("LEDGER_REFUSED", {
         message: `the ledger refused the decision: ${outcome.code}`,
@@ -244,7 +332,7 @@ export class DecisionEngine {
     holdCode: string,
     transferId: string,
   ): Promise<DecisionResponse> {
-    const denied = template(deny([balanceMoved]), e.input, e.evaluator, e.decisionId);
+    const denied = template(deny([balanceMoved]), e.input, e.evaluator, e.decisionId, true);
     const reversed = await this.#store.reverse({
       tenant: e.request.principal.tenant,
       key: `${e.key}${compensateKeySuffix}`,
@@ -274,18 +362,22 @@ export class DecisionEngine {
   }
 }
 
-/** The response before the ledger: balances as evaluated, no hold id yet. */
+/**
+ * The response before the ledger: balances as evaluated, no hold id yet. `holds` is false for
+ * task principals, whose decisions draw from the task's hold instead of placing their own.
+ */
 function template(
   result: DecisionResult,
   input: DecisionInput,
   evaluator: PolicyEvaluator,
   decisionId: string,
+  holds: boolean,
 ): DecisionResponse {
   return {
     decision_id: decisionId,
     allow: result.allow,
     cost: result.cost,
-    ...(result.allow && result.hold > 0 ? { hold: result.hold } : {}),
+    ...(holds && result.allow && result.hold > 0 ? { hold: result.hold } : {}),
     reasons: result.reasons,
     obligations: result.obligations,
     balances: { ...input.balances },

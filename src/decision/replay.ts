@@ -114,6 +114,8 @@ export async function replayDecision(
   if (primary.op === "hold") {
     return finalize(template, value.holdId, value.parts ?? []);
   }
+  // A task's decision: one draw from the task's hold.
+  if (primary.op === "draw") return finalize(template, undefined, value.parts ?? []);
   if (primary.op !== "debit") {
     throw new CreditgateError("IDEMPOTENCY_CONFLICT", {
       message: "this Idempotency-Key was used for a different operation",

@@ -5,6 +5,7 @@
  */
 import type { UsageCounter, UsageIncrement, UsageKey } from "../ledger/types.js";
 import type { Action, Usage } from "../policy/types.js";
+import type { VelocityLimits } from "./velocity.js";
 
 export interface UsageSubject {
   readonly tenant: string;
@@ -47,12 +48,37 @@ export function usageInput(plan: UsagePlan, counters: readonly UsageCounter[]): 
   };
 }
 
-/** Every decision counts as a call; credits count only what was charged or reserved. */
-export function usageIncrements(plan: UsagePlan, credits: number, steps: number): UsageIncrement[] {
+/**
+ * Every decision counts as a call; credits count only what was charged or reserved. With limits,
+ * the ledger refuses the effect (usage_limit_exceeded) if it would take a window past its limit.
+ */
+export function usageIncrements(
+  plan: UsagePlan,
+  credits: number,
+  steps: number,
+  limits?: VelocityLimits,
+): UsageIncrement[] {
   const increments: UsageIncrement[] = [
-    { ...plan.principal, calls: 1, credits: 0 },
-    { ...plan.key, calls: 1, credits },
+    {
+      ...plan.principal,
+      calls: 1,
+      credits: 0,
+      ...(limits === undefined ? {} : { maxCalls: limits.callsPerMinute }),
+    },
+    {
+      ...plan.key,
+      calls: 1,
+      credits,
+      ...(limits === undefined ? {} : { maxCredits: limits.creditsPerHour }),
+    },
   ];
-  if (plan.workflow !== undefined) increments.push({ ...plan.workflow, calls: steps, credits });
+  if (plan.workflow !== undefined) {
+    increments.push({
+      ...plan.workflow,
+      calls: steps,
+      credits,
+      ...(limits === undefined ? {} : { maxCalls: limits.workflowSteps }),
+    });
+  }
   return increments;
 }
