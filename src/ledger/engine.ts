@@ -596,6 +596,10 @@ export class LedgerEngine {
         reason: req.reason,
         context: req.audit ?? null,
       });
+      // A revoked grant stops paying at once: what is left of it expires now (after the
+      // revocation record, so the trail reads cause then effect). Credits it still has in
+      // open holds expire when those holds give them back.
+      if (req.kind === "grant") await this.#revokeGrant(req.tenant, req.subject, now);
       return { revocationId: revocation.revocationId, auditSeq };
     });
   }
@@ -932,6 +936,18 @@ export class LedgerEngine {
       class: grant.class,
       amount: grant.amount,
     });
+  }
+
+  async #revokeGrant(tenant: string, grantId: string, at: number): Promise<void> {
+    const ts = await this.#tenant(tenant);
+    if (!ts.grants.has(grantId)) {
+      const row = await this.#tx.loadGrant(grantId);
+      // Another tenant's grant, or none: the revocation is recorded and changes no balance.
+      if (row === null || row.tenant !== tenant) return;
+      await this.#loadGrants(ts, [{ grantId }]);
+    }
+    const grant = ts.grants.get(grantId);
+    if (grant !== undefined) this.#expireGrant(ts, grant, at);
   }
 
   /** Expiry is an entry for what is left; held credits expire when their hold gives them back. */

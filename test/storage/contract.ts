@@ -1081,6 +1081,44 @@ export function describeStoreContract(factory: StoreFactory): void {
         ]);
       });
 
+      it("expires what is left of a revoked grant at once, and nothing of another tenant's", async () => {
+        const grant = value(await fund("t", 100));
+        value(await store.debit({ tenant: "t", key: "d", amount: 30, drawOrder: ["paid"] }));
+        const held = value(
+          await store.hold({ tenant: "t", key: "h", amount: 20, drawOrder: ["paid"], ttlMs: MIN }),
+        );
+        value(await fund("other", 50));
+        const revoke = (key: string, tenant: string) =>
+          store.revoke({
+            tenant,
+            key,
+            kind: "grant",
+            subject: grant.grantId,
+            reason: "chargeback",
+          });
+        // Another tenant naming this grant changes nothing anywhere.
+        value(await revoke("r0", "other"));
+        expect((await store.balances("t")).posted.paid).toBe(70);
+        expect((await store.balances("other")).posted.paid).toBe(50);
+
+        value(await revoke("r1", "t"));
+        const after = await store.balances("t");
+        // 50 unheld credits expired; the 20 held stay held until the hold gives them back.
+        expect(after.posted.paid).toBe(20);
+        expect(after.available.paid).toBe(0);
+        expect(
+          await store.debit({ tenant: "t", key: "d2", amount: 1, drawOrder: ["paid"] }),
+        ).toMatchObject({
+          code: "insufficient_credits",
+        });
+        value(await store.release({ tenant: "t", key: "rel", holdId: held.holdId }));
+        expect((await store.balances("t")).posted.paid).toBe(0);
+        // Revoking again is recorded and changes nothing.
+        value(await revoke("r2", "t"));
+        expect((await store.balances("t")).posted.paid).toBe(0);
+        expect((await store.checkInvariants()).problems).toEqual([]);
+      });
+
       it("records a decision with its metadata in the same audit record as the debit", async () => {
         value(await fund("t", 100));
         const audit = {
