@@ -109,6 +109,17 @@ export const limits = {
   /** How long /readyz waits for the store to answer. */
   readinessStoreTimeoutMs: 2_000,
   // --- end service -----------------------------------------------------------------------
+
+  // --- tasks -----------------------------------------------------------------------------
+  /** Keys in the task-signing key set; retired keys leave once their last token has expired. */
+  taskKeysMax: 16,
+  /** The task key file on disk (each key is well under 1 KiB). */
+  taskKeysFileBytesMax: 64 * KiB,
+  /** Least time between two checks of the task key file for another process's rotation. */
+  taskKeyReloadMinMs: 1_000,
+  /** Clock skew tolerated on task tokens; also how long past expiry their keys stay published. */
+  taskTokenClockToleranceSeconds: 5,
+  // --- end tasks -------------------------------------------------------------------------
 } as const;
 
 assert.ok(limits.bundleUncompressedBytesMax >= limits.bundleSizeBytesMax);
@@ -126,3 +137,10 @@ assert.ok(limits.auditIndexValueBytesMax >= 4 * limits.auditQueryValueCharsMax, 
 assert.ok(limits.tokenMaxAgeSecondsMax > limits.tokenClockToleranceSecondsMax);
 assert.ok(limits.jwksCacheMaxAgeMs >= limits.jwksCooldownMs);
 // --- end identity ---
+// --- tasks ---
+assert.ok(limits.taskKeysMax >= 2, "a rotation needs room for the old and the new key");
+assert.ok(limits.taskKeysFileBytesMax >= limits.taskKeysMax * 1_024);
+assert.ok(limits.taskTokenClockToleranceSeconds <= limits.tokenClockToleranceSecondsMax);
+// A rotation another process wrote is picked up well within the tolerance it is published for.
+assert.ok(limits.taskKeyReloadMinMs < limits.taskTokenClockToleranceSeconds * 1_000);
+// --- end tasks ---

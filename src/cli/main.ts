@@ -4,6 +4,7 @@ import { auditCommand, auditHelp } from "./audit.js";
 import { balancesCommand, balancesHelp } from "./balances.js";
 import { grantCommand, grantHelp } from "./grant.js";
 import { type CliIO, processIO, UsageError } from "./io.js";
+import { keysCommand, keysHelp } from "./keys.js";
 import { policyCommand, policyHelp } from "./policy.js";
 import { revokeCommand, revokeHelp } from "./revoke.js";
 import { serveCommand, serveHelp } from "./serve.js";
@@ -19,6 +20,7 @@ Commands:
   balances                        a tenant's available, posted and held credits per class
   revoke                          revoke a principal, token, task, tenant or grant
   audit verify|export             verify the audit hash chain; export it as JSON Lines
+  keys rotate|list                rotate and list the keys task tokens are signed with
 
 Run \`creditgate <command> --help\` for a command's options.
 `;
@@ -40,6 +42,8 @@ function commandHelp(command: string | undefined): string {
       return revokeHelp;
     case "audit":
       return auditHelp;
+    case "keys":
+      return keysHelp;
     default:
       return help;
   }
@@ -63,6 +67,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
         return await revokeCommand(args, io);
       case "audit":
         return await auditCommand(args, io);
+      case "keys":
+        return await keysCommand(args, io);
       case undefined:
       case "help":
       case "--help":

@@ -7,7 +7,7 @@ import { CreditgateError } from "../errors.js";
 import { limits } from "../limits.js";
 import type { Issuer } from "./issuer-config.js";
 import type { JsonObject } from "./token-format.js";
-import type { Principal } from "./types.js";
+import type { Principal, PrincipalKind, TaskCredential } from "./types.js";
 
 function claimsInvalid(message: string): CreditgateError {
   return new CreditgateError("AUTH_CLAIMS_INVALID", { message });
@@ -81,4 +81,56 @@ export function mapClaims(claims: JsonObject, issuer: Issuer): Principal {
     roles: readNames(claims, mapping.roles, "roles"),
     scopes: readNames(claims, mapping.scopes, "scopes"),
   };
+}
+
+const principalKinds: readonly PrincipalKind[] = ["user", "workload", "task"];
+
+function readString(value: unknown, what: string): string {
+  if (typeof value !== "string" || value.length === 0 || value.length > limits.claimValueCharsMax) {
+    throw claimsInvalid(
+      `the task token's ${what} must be a string of 1 to ${limits.claimValueCharsMax} characters`,
+    );
+  }
+  return value;
+}
+
+/**
+ * The task claims of a task-issuer token: `task: { id, hold_id, budget }` and the parent in
+ * `act: { sub, kind, iss }` (RFC 8693). All required and strictly typed: a task's spending is
+ * bounded by exactly these values, so nothing here defaults.
+ */
+export function mapTaskClaims(claims: JsonObject, principalId: string): TaskCredential {
+  const task = claims.task;
+  const act = claims.act;
+  if (!isObject(task)) throw claimsInvalid("the task token has no task claim object");
+  if (!isObject(act)) throw claimsInvalid("the task token has no act claim object");
+  const id = readString(task.id, "task.id");
+  // The task id is the subject, so revoking the principal revokes the task.
+  if (id !== principalId) throw claimsInvalid("the task token's task.id differs from its sub");
+  const holdId = readString(task.hold_id, "task.hold_id");
+  const budget = task.budget;
+  if (
+    typeof budget !== "number" ||
+    !Number.isSafeInteger(budget) ||
+    budget < 1 ||
+    budget > limits.creditAmountMax
+  ) {
+    throw claimsInvalid(
+      `the task token's task.budget must be an integer from 1 to ${limits.creditAmountMax}`,
+    );
+  }
+  const kind = readString(act.kind, "act.kind");
+  if (!(principalKinds as readonly string[]).includes(kind)) {
+    throw claimsInvalid(`the task token's act.kind must be one of ${principalKinds.join(", ")}`);
+  }
+  return Object.freeze({
+    id,
+    holdId,
+    budget,
+    parent: Object.freeze({
+      id: readString(act.sub, "act.sub"),
+      kind: kind as PrincipalKind,
+      issuer: readString(act.iss, "act.iss"),
+    }),
+  });
 }

@@ -1,6 +1,6 @@
 export { parseBearer } from "./bearer.js";
 export type { CacheInvalidation } from "./cache.js";
-export { readClaim } from "./claims.js";
+export { mapTaskClaims, readClaim } from "./claims.js";
 export {
   type DevTokenRequest,
   devAdminIssuer,
@@ -19,8 +19,10 @@ export {
   type IssuerConfig,
   issuerAlgorithms,
   type Jwks,
+  normalizeTyp,
   type PublicJwk,
   parseIssuerConfigs,
+  taskTokenType,
 } from "./issuer-config.js";
 export {
   createKeyResolver,
@@ -33,6 +35,7 @@ export type {
   PrincipalKind,
   RevocationCheck,
   RevocationQuery,
+  TaskCredential,
   VerifiedPrincipal,
 } from "./types.js";
 export {

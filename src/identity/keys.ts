@@ -86,6 +86,10 @@ function wrapRemote(issuer: Issuer, remote: KeyResolver): KeyResolver {
 
 /** The default factory: a resolver over the issuer's configured JWKS source. */
 export const createKeyResolver: KeyResolverFactory = async (issuer, options) => {
+  if (issuer.principal_kind === "task") {
+    // Task keys live in creditgate's own key set and rotate while running (src/tasks/).
+    throw configInvalid(issuer, "the task issuer needs a key resolver over the task key set");
+  }
   if (issuer.jwks_url !== undefined) {
     const remote = createRemoteJWKSet(new URL(issuer.jwks_url), {
       timeoutDuration: limits.jwksTimeoutMs,

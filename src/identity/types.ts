@@ -13,6 +13,22 @@ export interface Principal {
   readonly scopes: readonly string[];
 }
 
+/** What a task token carries about its task; see src/tasks/. */
+export interface TaskCredential {
+  /** The task id; equal to the principal id. */
+  readonly id: string;
+  /** The hold that reserves the task's budget. */
+  readonly holdId: string;
+  /** Credits the task may spend (the hold's amount). */
+  readonly budget: number;
+  /** The principal that started the task (the token's `act` claim). */
+  readonly parent: {
+    readonly id: string;
+    readonly kind: PrincipalKind;
+    readonly issuer: string;
+  };
+}
+
 /** A principal plus what the service needs about the token it came from. */
 export interface VerifiedPrincipal extends Principal {
   /** The token's `jti`, when it has one: the handle for revoking this one token. */
@@ -23,6 +39,8 @@ export interface VerifiedPrincipal extends Principal {
   readonly issuer: string;
   /** Hex SHA-256 of the token: safe to log and to key caches by, unlike the token itself. */
   readonly tokenHash: string;
+  /** Present exactly when kind is "task". */
+  readonly task?: TaskCredential;
 }
 
 /** What a revocation check is asked about; any match refuses the token. */

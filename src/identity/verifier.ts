@@ -9,7 +9,7 @@ import { type Clock, systemClock } from "../clock.js";
 import { CreditgateError } from "../errors.js";
 import { limits } from "../limits.js";
 import { type CachedIdentity, type CacheInvalidation, VerifiedTokenCache } from "./cache.js";
-import { mapClaims } from "./claims.js";
+import { mapClaims, mapTaskClaims } from "./claims.js";
 import { type Issuer, type IssuerConfig, parseIssuerConfigs } from "./issuer-config.js";
 import { createKeyResolver, type KeyResolver, type KeyResolverFactory } from "./keys.js";
 import { decodeToken } from "./token-format.js";
@@ -116,12 +116,14 @@ export async function createIdentityVerifier(
       });
     }
     const expMs = Math.min(Math.floor(exp * 1000), Number.MAX_SAFE_INTEGER);
+    const mapped = mapClaims(claims, issuer);
     const principal: VerifiedPrincipal = Object.freeze({
-      ...mapClaims(claims, issuer),
+      ...mapped,
       ...(jti === undefined ? {} : { jti }),
       expMs,
       issuer: issuer.issuer,
       tokenHash,
+      ...(issuer.principal_kind === "task" ? { task: mapTaskClaims(claims, mapped.id) } : {}),
     });
     // Never serve from cache past exp, nor past the maximum age, even where jose's clock
     // tolerance would still accept the token: a re-verification then decides.

@@ -4,7 +4,7 @@
  */
 import { errors as joseErrors, jwtVerify } from "jose";
 import { CreditgateError, type ErrorCode } from "../errors.js";
-import type { Issuer } from "./issuer-config.js";
+import { type Issuer, normalizeTyp, taskTokenType } from "./issuer-config.js";
 import type { KeyResolver } from "./keys.js";
 import type { DecodedToken, JsonObject } from "./token-format.js";
 
@@ -75,6 +75,17 @@ export async function verifySignedToken(
   if (typeof alg !== "string" || !(issuer.algorithms as readonly string[]).includes(alg)) {
     throw new CreditgateError("AUTH_TOKEN_INVALID", {
       message: `alg ${JSON.stringify(alg)} is not allowed for issuer ${issuer.issuer}`,
+    });
+  }
+  // The task typ belongs to the task issuer alone (which requires it through issuer.typ below).
+  const typ = decoded.header.typ;
+  if (
+    issuer.principal_kind !== "task" &&
+    typeof typ === "string" &&
+    normalizeTyp(typ) === taskTokenType
+  ) {
+    throw new CreditgateError("AUTH_TOKEN_INVALID", {
+      message: `typ ${taskTokenType} is accepted only from the task issuer`,
     });
   }
   try {

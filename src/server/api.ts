@@ -194,6 +194,17 @@ export const apiRoutes = {
     responses: { 200: "text" },
     errors: [],
   },
+  jwks: {
+    operationId: "jwks",
+    method: "GET",
+    path: "/.well-known/jwks.json",
+    summary:
+      "The public keys of creditgate's task tokens: the signing key, the next one, and retired ones while their tokens may be alive.",
+    tag: "operations",
+    auth: "none",
+    responses: { 200: "api/jwks-response" },
+    errors: ["TASK_KEYS_INVALID"],
+  },
   openapi: {
     operationId: "openapi",
     method: "GET",

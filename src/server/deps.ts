@@ -6,6 +6,7 @@ import type { OpResult } from "../ledger/codes.js";
 import type { LedgerStore } from "../ledger/port.js";
 import type { RevokeRequest, RevokeValue } from "../ledger/types.js";
 import type { RevocationIndex } from "../service/revocations.js";
+import type { TaskCredentials } from "../tasks/index.js";
 import type { ServiceMetrics } from "./metrics.js";
 import type { AuthFailure } from "./plugins/auth.js";
 
@@ -17,6 +18,8 @@ export interface AppDeps {
   readonly revocations: RevocationIndex;
   readonly metrics: ServiceMetrics;
   readonly clock: Clock;
+  /** Task credentials (keys for /.well-known/jwks.json, the signer); absent: none are issued. */
+  readonly tasks?: TaskCredentials;
   /** Records a revocation and applies it everywhere (see src/service/revoke.ts). */
   readonly revoke: (request: RevokeRequest) => Promise<OpResult<RevokeValue>>;
   /** Records a refused authentication (audit trail); awaited before the 401 is sent. */

@@ -1,0 +1,21 @@
+/**
+ * Task credentials as one capability: the key set and a signer bound to a clock. The core
+ * builds it; HTTP routes (the JWKS document, /v1/tasks) receive it through their dependencies.
+ */
+import type { Clock } from "../clock.js";
+import type { TaskKeyStore } from "./key-store.js";
+import { type SignedTaskToken, signTaskToken, type TaskTokenRequest } from "./token.js";
+
+export interface TaskCredentials {
+  /** The task key set: published keys, rotation; also resolves task tokens' kids. */
+  readonly keys: TaskKeyStore;
+  /** Signs a task token at the clock's now, with the key that signs then. */
+  sign(request: TaskTokenRequest): Promise<SignedTaskToken>;
+}
+
+export function taskCredentials(keys: TaskKeyStore, clock: Clock): TaskCredentials {
+  return {
+    keys,
+    sign: (request) => signTaskToken(keys, request, clock.nowMs()),
+  };
+}
