@@ -256,7 +256,6 @@ export const errorSpecs = {
     message: "a task credential cannot carry scopes its parent does not hold",
     retryable: false,
   },
-  TASK_NOT_FOUND: { status: 404, message: "no such task", retryable: false },
 
   // --- cli -------------------------------------------------------------------------------
   DEV_ISSUER_DISABLED: {

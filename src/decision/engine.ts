@@ -281,7 +281,7 @@ export class DecisionEngine {
       amount: result.hold,
       drawOrder,
       floors,
-      ttlMs: this.#options.holdTtlMs,
+      ttlMs: request.holdTtlMs ?? this.#options.holdTtlMs,
       // After a fee, the hold is a follow-up: its record names the decision it belongs to.
       ...(debitAmount > 0 ? { audit: { decision_id: e.decisionId } } : { usage, audit }),
     });

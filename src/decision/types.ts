@@ -8,6 +8,8 @@ export interface DecideRequest {
   /** Required unless dryRun: a retry with the same key gets the identical response. */
   readonly idempotencyKey?: string;
   readonly dryRun?: boolean;
+  /** How long a hold this decision places lives (a task's credential lifetime); default config. */
+  readonly holdTtlMs?: number;
 }
 
 export interface DecisionResponse {

@@ -13,7 +13,7 @@ export interface ApiRoute {
   /** OpenAPI path syntax: /v1/holds/{id}/commit. */
   readonly path: string;
   readonly summary: string;
-  readonly tag: "decisions" | "holds" | "admin" | "audit" | "operations";
+  readonly tag: "decisions" | "holds" | "tasks" | "admin" | "audit" | "operations";
   readonly auth: RouteAuth;
   readonly idempotency?: "required" | "optional";
   readonly body?: string;
@@ -92,6 +92,31 @@ export const apiRoutes = {
     idempotency: "optional",
     params: "api/hold-params",
     responses: { 200: "api/hold-release-response" },
+    errors: writeErrors,
+  },
+  createTask: {
+    operationId: "createTask",
+    method: "POST",
+    path: "/v1/tasks",
+    summary:
+      "Start an agent task: the policy decides (agent.task), the budget is held for the credential's lifetime, and a short-lived task token is signed.",
+    tag: "tasks",
+    auth: "user",
+    idempotency: "required",
+    body: "api/task-request",
+    responses: { 200: "api/task-response" },
+    errors: [...writeErrors, "IDEMPOTENCY_IN_PROGRESS", "TASK_SCOPE_EXCEEDS_PARENT"],
+  },
+  completeTask: {
+    operationId: "completeTask",
+    method: "POST",
+    path: "/v1/tasks/{id}/complete",
+    summary:
+      "End a task with its own credential: what it drew stays spent, the rest of its hold is released, the credential is revoked.",
+    tag: "tasks",
+    auth: "user",
+    params: "api/task-params",
+    responses: { 200: "api/task-completion" },
     errors: writeErrors,
   },
   grant: {

@@ -18,6 +18,7 @@ import { holdRoutes } from "./routes/holds.js";
 import { jwksRoutes } from "./routes/jwks.js";
 import { openApiRoutes } from "./routes/openapi.js";
 import { operationsRoutes } from "./routes/operations.js";
+import { taskRoutes } from "./routes/tasks.js";
 import { validatorCompiler } from "./validation.js";
 
 export type AppConfig = Pick<ServerConfig, "body_limit_bytes" | "rate_limit">;
@@ -97,6 +98,7 @@ export async function buildApp(
   for (const routes of [
     decisionRoutes,
     holdRoutes,
+    taskRoutes,
     adminRoutes,
     auditRoutes,
     operationsRoutes,

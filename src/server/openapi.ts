@@ -151,6 +151,7 @@ export function buildOpenApi(): JsonObject {
     tags: [
       { name: "decisions", description: "Allow or deny, with cost, enforced in the ledger." },
       { name: "holds", description: "Settle reservations made by decisions." },
+      { name: "tasks", description: "Short-lived, budgeted credentials for agent tasks." },
       { name: "admin", description: "Credits, reversals and revocations; admin issuer only." },
       { name: "audit", description: "The hash-chained audit trail." },
       { name: "operations", description: "Probes, metrics and this document." },

@@ -1,0 +1,145 @@
+/**
+ * Agent tasks. POST /v1/tasks: the caller's policy decides `agent.task` (its fee and a hold of the
+ * budget, living exactly as long as the credential), then creditgate signs a task token scoped
+ * to what was asked for and within what the caller holds. POST /v1/tasks/{id}/complete: the task
+ * ends itself; the rest of its hold goes back and its credential is revoked. Expiry does the same
+ * on its own: the hold expires (once, in the ledger) when the token does.
+ */
+import { createHash } from "node:crypto";
+import type { FastifyPluginAsync } from "fastify";
+import { canonicalize } from "../../audit/canonical.js";
+import { toRfc3339 } from "../../clock.js";
+import { CreditgateError } from "../../errors.js";
+import { attenuate } from "../../tasks/attenuate.js";
+import { signTaskToken } from "../../tasks/index.js";
+import { apiRoutes } from "../api.js";
+import type { AppDeps } from "../deps.js";
+import { ledgerRefusal, principalOf, requiredIdempotencyKey, routeOptions } from "../route.js";
+import { actorContext } from "./context.js";
+
+interface TaskBody {
+  readonly task_id?: string;
+  readonly budget: number;
+  readonly ttl_seconds?: number;
+  readonly actions: readonly string[];
+  readonly tools?: readonly string[];
+}
+
+/** A stable task id per caller and key, so a retried request names the same task. */
+function derivedTaskId(tenant: string, principalId: string, key: string): string {
+  const digest = createHash("sha256").update(`${tenant}\u0000${principalId}\u0000${key}`);
+  return `tsk_${digest.digest("hex").slice(0, 26)}`;
+}
+
+export const taskRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
+  const credentials = deps.tasks;
+  if (credentials === undefined) return;
+  const config = credentials.keys.config;
+
+  app.route({
+    ...routeOptions(apiRoutes.createTask, deps),
+    handler: async (request, reply) => {
+      const parent = principalOf(request);
+      const body = request.body as TaskBody;
+      const key = requiredIdempotencyKey(request);
+      const granted = attenuate(
+        parent,
+        {
+          actions: body.actions,
+          tools: body.tools,
+          budget: body.budget,
+          ttlSeconds: body.ttl_seconds,
+        },
+        deps.clock.nowMs(),
+        { ttlSecondsDefault: config.ttl_seconds_default, ttlSecondsMax: config.ttl_seconds_max },
+      );
+      const taskId = body.task_id ?? derivedTaskId(parent.tenant, parent.id, key);
+      const decision = await deps.engine.decide({
+        principal: parent,
+        action: { type: "agent.task", task_id: taskId, units: { budget: granted.budget } },
+        idempotencyKey: key,
+        holdTtlMs: granted.ttlSeconds * 1_000,
+      });
+      // Canonical JSON, as for decisions: a retry answers byte for byte the same.
+      const payload = (task: unknown) =>
+        reply.type("application/json; charset=utf-8").send(canonicalize({ decision, task }));
+      if (!decision.allow || decision.hold_id === undefined) return payload(null);
+
+      const hold = await deps.store.holdStatus(parent.tenant, decision.hold_id);
+      if (hold === null)
+        throw new CreditgateError("INTERNAL", { message: "the task's hold is missing" });
+      // Issued so that it expires with its hold; on a retry the same claims are signed again.
+      const expiresAtSeconds = Math.floor(hold.expiresAtMs / 1_000);
+      const signed = await signTaskToken(
+        credentials.keys,
+        {
+          taskId,
+          tenant: parent.tenant,
+          plan: parent.plan,
+          scopes: granted.scopes,
+          parent: { id: parent.id, kind: parent.kind, issuer: parent.issuer },
+          holdId: hold.holdId,
+          budget: hold.amount,
+          ttlSeconds: granted.ttlSeconds,
+          jti: `${hold.holdId}.credential`,
+        },
+        (expiresAtSeconds - granted.ttlSeconds) * 1_000,
+      );
+      return payload({
+        task_id: taskId,
+        hold_id: hold.holdId,
+        budget: hold.amount,
+        scopes: granted.scopes,
+        expires_at: toRfc3339(signed.expiresAtMs),
+        token: signed.token,
+      });
+    },
+  });
+
+  app.route({
+    ...routeOptions(apiRoutes.completeTask, deps),
+    handler: async (request) => {
+      const principal = principalOf(request);
+      const { id } = request.params as { id: string };
+      // Only the task's own credential ends it; anything else learns nothing about the task.
+      if (principal.kind !== "task" || principal.task?.id !== id) {
+        throw new CreditgateError("AUTH_FORBIDDEN", {
+          message: "a task is completed with its own credential",
+        });
+      }
+      const { holdId } = principal.task;
+      const released = await deps.store.release({
+        tenant: principal.tenant,
+        key: `task-complete:${id}`,
+        holdId,
+        audit: actorContext(principal, request),
+      });
+      if (
+        !released.ok &&
+        !["hold_expired", "hold_released", "hold_already_committed"].includes(released.code)
+      ) {
+        throw ledgerRefusal(released.code);
+      }
+      const revoked = await deps.revoke({
+        tenant: principal.tenant,
+        key: `task-revoke:${id}`,
+        kind: "task",
+        subject: id,
+        reason: "task completed",
+        audit: actorContext(principal, request),
+      });
+      if (!revoked.ok) throw ledgerRefusal(revoked.code);
+      const hold = await deps.store.holdStatus(principal.tenant, holdId);
+      if (hold === null)
+        throw new CreditgateError("INTERNAL", { message: "the task's hold is missing" });
+      return {
+        task_id: id,
+        hold_id: holdId,
+        budget: hold.amount,
+        drawn: hold.drawn,
+        released: released.ok ? released.value.released : 0,
+        state: hold.state === "active" ? "released" : hold.state,
+      };
+    },
+  });
+};
