@@ -67,6 +67,25 @@ describe("SQLite store", () => {
     await store.close();
   });
 
+  it("answers STORE_CLOSED to reads as to writes once closed", async () => {
+    const store = SqliteLedgerStore.open({ path: join(dir, "closed.db") });
+    await store.close();
+    await store.close();
+    for (const read of [
+      () => store.balances("t"),
+      () => store.snapshot("t", []),
+      () => store.auditRecords(0, 1),
+      () => store.queryAudit({ limit: 1 }),
+      () => store.revocations({ tenant: "t" }),
+      () => store.schemaVersion(),
+    ]) {
+      await expect(read()).rejects.toMatchObject({ code: "STORE_CLOSED" });
+    }
+    await expect(
+      store.grant({ tenant: "t", key: "g", class: "paid", amount: 1, source: "test" }),
+    ).rejects.toMatchObject({ code: "STORE_CLOSED" });
+  });
+
   it("refuses an in-memory database, where WAL is impossible", () => {
     expect(() => SqliteLedgerStore.open({ path: ":memory:" })).toThrow(TypeError);
   });

@@ -84,6 +84,8 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
   readonly #snapshots: Database.Database;
   readonly #snapshotTx: SqliteTx;
   #snapshotQueue: Promise<unknown> = Promise.resolve();
+  readonly #snapshotBegin: Database.Statement;
+  readonly #snapshotEnd: Database.Statement;
   readonly #engineOptions: EngineOptions;
   readonly #clock: Clock;
   readonly #auditQueries = new Map<string, Database.Statement<unknown[], unknown>>();
@@ -108,15 +110,21 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
     this.#clock = options.clock ?? systemClock;
     this.synchronous = options.synchronous ?? "FULL";
     const tx = new SqliteTx(writer);
+    // Prepared once: these run for every batch and every snapshot read.
+    const begin = writer.prepare("BEGIN IMMEDIATE");
+    const commit = writer.prepare("COMMIT");
+    const rollback = writer.prepare("ROLLBACK");
+    this.#snapshotBegin = snapshots.prepare("BEGIN");
+    this.#snapshotEnd = snapshots.prepare("ROLLBACK");
     const runner: TransactionRunner = {
       transaction: async <T>(body: (tx: LedgerTx) => Promise<T>): Promise<T> => {
-        writer.exec("BEGIN IMMEDIATE");
+        begin.run();
         try {
           const result = await body(tx);
-          writer.exec("COMMIT");
+          commit.run();
           return result;
         } catch (error) {
-          if (writer.inTransaction) writer.exec("ROLLBACK");
+          if (writer.inTransaction) rollback.run();
           throw error;
         }
       },
@@ -148,11 +156,19 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
     return new SqliteLedgerStore(writer, reader, snapshots, options, walSyncer);
   }
 
+  #closed = false;
+
+  /** Reads after close() answer like writes do, not with the driver's TypeError. */
+  #assertOpen(): void {
+    if (this.#closed) throw new CreditgateError("STORE_CLOSED");
+  }
+
   /** One read transaction at a time on the snapshot connection; nothing is written. */
   protected readJob<T>(job: Job<T>, hint: JobHint): Promise<T> {
+    // Checked when asked, so reads queued before close() still finish.
+    if (this.#closed) return Promise.reject(new CreditgateError("STORE_CLOSED"));
     const run = async (): Promise<T> => {
-      const db = this.#snapshots;
-      db.exec("BEGIN");
+      this.#snapshotBegin.run();
       try {
         const engine = await LedgerEngine.begin(
           this.#snapshotTx,
@@ -162,7 +178,7 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
         await engine.prefetch([hint]);
         return await job(engine);
       } finally {
-        db.exec("ROLLBACK");
+        this.#snapshotEnd.run();
       }
     };
     const result = this.#snapshotQueue.then(run, run);
@@ -171,6 +187,7 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
   }
 
   async balancesAt(tenant: string, atMs: number): Promise<Balances> {
+    this.#assertOpen();
     const current = await this.maturedBalances(tenant);
     if (atMs > current.atMs) throw new TypeError("balancesAt cannot look into the future");
     const posted = zeroAmounts();
@@ -204,6 +221,7 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
     kind?: RevocationKind;
     subject?: string;
   }): Promise<Revocation[]> {
+    this.#assertOpen();
     const rows = this.#reader
       .prepare(
         `SELECT * FROM revocations WHERE tenant = @tenant AND (@kind IS NULL OR kind = @kind) AND (@subject IS NULL OR subject = @subject)
@@ -218,6 +236,7 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
   }
 
   async auditRecords(afterSeq: number, limit: number): Promise<AuditRecord[]> {
+    this.#assertOpen();
     const rows = this.#reader
       .prepare("SELECT * FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?")
       .all(afterSeq, limit) as Row[];
@@ -225,6 +244,7 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
   }
 
   protected async auditQuery(filter: AuditFilter): Promise<AuditRecord[]> {
+    this.#assertOpen();
     const { where, values } = auditWhere(filter, () => "?");
     const sql = `SELECT seq, prev_hash, hash, at_ms, kind, tenant, data FROM audit_records WHERE ${where} ORDER BY seq LIMIT ?`;
     // Few shapes (one per combination of filters): prepare each once.
@@ -237,6 +257,7 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
   }
 
   async checkInvariants(): Promise<InvariantReport> {
+    this.#assertOpen();
     const db = this.#reader;
     // One read transaction, so every query sees the same snapshot.
     const problems = db.transaction(() =>
@@ -285,10 +306,13 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
   }
 
   async schemaVersion(): Promise<number> {
+    this.#assertOpen();
     return schemaVersionSqlite(this.#reader);
   }
 
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     await this.committer.close();
     await this.#snapshotQueue;
     await this.#walSyncer?.close();
