@@ -106,6 +106,10 @@ export const limits = {
   revocationNoticeBytesMax: 1_024,
   /** Longest wait between reconnects of the revocation listener. */
   revocationFeedRetryMsMax: 5_000,
+  /** How often the service applies due grant activations, grant expiries and hold expiries. */
+  sweepIntervalMs: 5_000,
+  /** Tenants one sweep matures; the next sweep continues. */
+  sweepTenantsMax: 1_000,
   /** How long /readyz waits for the store to answer. */
   readinessStoreTimeoutMs: 2_000,
   // --- end service -----------------------------------------------------------------------

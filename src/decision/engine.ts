@@ -31,7 +31,7 @@ import {
 } from "./replay.js";
 import type { DecideRequest, DecisionResponse } from "./types.js";
 import { type UsagePlan, usageIncrements, usageInput, usageKeys, usagePlan } from "./usage.js";
-import { type VelocityLimits, velocityDeny, velocityLimits } from "./velocity.js";
+import { tightestWindow, type VelocityLimits, velocityDeny, velocityLimits } from "./velocity.js";
 
 export interface PolicySource {
   /** Read once per decision, so a hot reload never splits one decision across two bundles. */
@@ -169,6 +169,11 @@ export class DecisionEngine {
       // Fail closed: a policy that cannot answer denies, with the failure's own code.
       result = deny([{ code: error.code, message: error.message }]);
     }
+    // A task cannot overdraw its hold, so the plan's overdraft does not apply to it.
+    if (principal.kind === "task" && result.obligations.overdraft !== undefined) {
+      const { overdraft: _overdraft, ...obligations } = result.obligations;
+      result = { ...result, obligations };
+    }
     const decisionId = newId("decision", nowMs);
     if (dryRun) {
       return {
@@ -211,7 +216,7 @@ export class DecisionEngine {
       case "exists_with_different_request":
         return this.#replay(e);
       case "usage_limit_exceeded":
-        return this.#velocityDenied(e);
+        return this.#velocityDenied(e, result.cost);
       case "hold_insufficient":
         return this.#recordOnly(
           deny([
@@ -238,8 +243,16 @@ export class DecisionEngine {
   }
 
   /** Concurrent decisions reached a velocity limit the policy's snapshot had not yet shown. */
-  #velocityDenied(e: Enforcement): Promise<DecisionResponse> {
-    const { reasons, obligations } = velocityDeny(e.evaluator.data);
+  #velocityDenied(e: Enforcement, credits: number): Promise<DecisionResponse> {
+    const action = e.request.action;
+    const window = tightestWindow(
+      e.limits,
+      e.input.usage,
+      credits,
+      action.units?.steps ?? 1,
+      action.workflow_id !== undefined,
+    );
+    const { reasons, obligations } = velocityDeny(e.evaluator.data, window);
     return this.#recordOnly({ ...deny(reasons), obligations }, e, 0, 0);
   }
 
@@ -316,7 +329,8 @@ export class DecisionEngine {
     e: Enforcement,
   ): Promise<DecisionResponse> {
     if (outcome.code === "exists_with_different_request") return this.#replay(e);
-    if (outcome.code === "usage_limit_exceeded") return this.#velocityDenied(e);
+    if (outcome.code === "usage_limit_exceeded")
+      return this.#velocityDenied(e, result.cost + result.hold);
     if (outcome.code !== "insufficient_credits") {
       throw new CreditgateError("LEDGER_REFUSED", {
         message: `the ledger refused the decision: ${outcome.code}`,

@@ -6,6 +6,35 @@
  */
 import type { Obligations, Reason } from "../policy/types.js";
 
+/** The window with the least room left after this decision, by the snapshot the policy saw. */
+export function tightestWindow(
+  limits: VelocityLimits,
+  usage: { calls_per_minute: number; credits_per_hour: number; workflow_steps: number },
+  credits: number,
+  steps: number,
+  hasWorkflow: boolean,
+): VelocityWindow {
+  const room: [VelocityWindow, number][] = [
+    [
+      "calls_per_minute",
+      (limits.callsPerMinute - usage.calls_per_minute - 1) / Math.max(1, limits.callsPerMinute),
+    ],
+    [
+      "credits_per_hour",
+      (limits.creditsPerHour - usage.credits_per_hour - credits) /
+        Math.max(1, limits.creditsPerHour),
+    ],
+  ];
+  if (hasWorkflow) {
+    room.push([
+      "workflow_steps",
+      (limits.workflowSteps - usage.workflow_steps - steps) / Math.max(1, limits.workflowSteps),
+    ]);
+  }
+  room.sort((a, b) => a[1] - b[1]);
+  return (room[0] as [VelocityWindow, number])[0];
+}
+
 export interface VelocityLimits {
   readonly callsPerMinute: number;
   readonly creditsPerHour: number;
@@ -35,13 +64,23 @@ export function velocityLimits(
   };
 }
 
-/** The deny when the ledger found a limit reached that the policy's snapshot had not. */
-export function velocityDeny(data: Readonly<Record<string, unknown>>): {
+/** Which window most likely stopped a decision: the one with the least room left. */
+export type VelocityWindow = "calls_per_minute" | "credits_per_hour" | "workflow_steps";
+
+/**
+ * The deny when the ledger found a limit reached that the policy's snapshot had not. The ledger
+ * does not say which window it was; `tightest` (the engine's best guess from the snapshot) picks
+ * the retry hint, so a minute window does not advise waiting an hour.
+ */
+export function velocityDeny(
+  data: Readonly<Record<string, unknown>>,
+  tightest: VelocityWindow,
+): {
   reasons: Reason[];
   obligations: Obligations;
 } {
   const retry = ((data.limits ?? {}) as LimitsData).retry_after_seconds ?? {};
-  const seconds = count(retry.calls_per_minute) || 60;
+  const seconds = count(retry[tightest]) || 60;
   return {
     reasons: [
       {

@@ -47,6 +47,8 @@ export interface VerifiedPrincipal extends Principal {
 export interface RevocationQuery {
   readonly jti?: string;
   readonly principalId: string;
+  /** For a task: the principal that started it; revoking that principal stops its tasks too. */
+  readonly parentId?: string;
   readonly tenant: string;
   readonly issuer: string;
   readonly kind: PrincipalKind;

@@ -155,6 +155,7 @@ export async function createIdentityVerifier(
     try {
       revoked = await isRevoked({
         ...(principal.jti === undefined ? {} : { jti: principal.jti }),
+        ...(principal.task === undefined ? {} : { parentId: principal.task.parent.id }),
         principalId: principal.id,
         tenant: principal.tenant,
         issuer: principal.issuer,

@@ -15,6 +15,7 @@ import {
 import type { OpResult } from "../ledger/codes.js";
 import type { LedgerStore } from "../ledger/port.js";
 import type { RevokeRequest, RevokeValue } from "../ledger/types.js";
+import { limits } from "../limits.js";
 import { type ActivationEvent, ActivePolicy } from "../policy/active-policy.js";
 import { loadVerificationKey } from "../policy/keys.js";
 import { ServiceMetrics } from "../server/metrics.js";
@@ -38,6 +39,8 @@ export interface CoreOptions {
   readonly baseDir?: string;
   /** Watch the bundle file for changes (default: config.policy.watch). */
   readonly watch?: boolean;
+  /** A background sweep failed (it is retried at the next interval). */
+  readonly onSweepError?: (error: Error) => void;
   /** Told of every bundle load attempt (after it is counted), e.g. to log it. */
   readonly onActivation?: (event: ActivationEvent) => void;
 }
@@ -153,6 +156,15 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       holdTtlMs: config.holds.default_ttl_ms,
       observe: (response, elapsedMs) => metrics.observeDecision(response, elapsedMs),
     });
+    // Expiry is exact whenever a tenant is read; the sweeper also writes it (and its audit
+    // record) for tenants nobody reads, so the trail and expired tasks' holds are timely.
+    let sweeping: Promise<unknown> = Promise.resolve();
+    const sweeper = setInterval(() => {
+      sweeping = store.sweep(limits.sweepTenantsMax).catch((error: unknown) => {
+        options.onSweepError?.(error as Error);
+      });
+    }, limits.sweepIntervalMs);
+    sweeper.unref();
     let closing: Promise<void> | undefined;
     return {
       clock,
@@ -177,6 +189,8 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       close() {
         closing ??= (async () => {
           policy.close();
+          clearInterval(sweeper);
+          await sweeping;
           await settled();
           await revocationFeed?.close();
           keys.close();

@@ -60,6 +60,8 @@ export class RevocationIndex {
     if (subjects.size === 0) return false;
     if (subjects.has(entry("tenant", query.tenant))) return true;
     if (subjects.has(entry("principal", query.principalId))) return true;
+    if (query.parentId !== undefined && subjects.has(entry("principal", query.parentId)))
+      return true;
     if (query.jti !== undefined && subjects.has(entry("token", query.jti))) return true;
     return query.kind === "task" && subjects.has(entry("task", query.principalId));
   }

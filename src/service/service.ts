@@ -26,6 +26,7 @@ export async function createService(
   let app: FastifyInstance | undefined;
   const core = await createCore(config, {
     ...options,
+    onSweepError: (error) => app?.log.warn({ err: error }, "expiry sweep failed; retrying"),
     onActivation: (event) => {
       options.onActivation?.(event);
       // The first activation happens before the app (and its logger) exists.

@@ -157,6 +157,27 @@ describe("spending under a task", () => {
     });
   });
 
+  it("reports no plan overdraft to a task, which can only spend its hold", async () => {
+    const task = await createTask();
+    const answer = (await decide(task.token, search)).body as Decision & { obligations: object };
+    expect(answer.allow).toBe(true);
+    expect(answer.obligations).not.toHaveProperty("overdraft");
+  });
+
+  it("stops a task when the principal that started it is revoked", async () => {
+    const task = await createTask();
+    expect((await decide(task.token, search)).status).toBe(200);
+    const revoked = await svc.request("POST", "/v1/admin/revocations", {
+      token: await svc.adminToken(),
+      headers: { "idempotency-key": "revoke-owner" },
+      body: { tenant: "acme", kind: "principal", subject: "usr_owner", reason: "account closed" },
+    });
+    expect(revoked.status).toBe(201);
+    const refused = await decide(task.token, search);
+    expect(refused.status).toBe(401);
+    expect(refused.body).toMatchObject({ error: { code: "AUTH_TOKEN_REVOKED" } });
+  });
+
   it("keeps a task within its scopes", async () => {
     const task = await createTask();
     const other = (await decide(task.token, { type: "tool.call", tool: "calculator" }))
