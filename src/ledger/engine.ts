@@ -8,7 +8,13 @@
  */
 import { createHash } from "node:crypto";
 import { canonicalize, type JsonValue } from "../audit/canonical.js";
-import { type AuditKind, type AuditRecord, type ChainHead, linkRecord } from "../audit/chain.js";
+import {
+  type AuditKind,
+  type AuditRecord,
+  type ChainHead,
+  emptyHead,
+  linkRecord,
+} from "../audit/chain.js";
 import { type AuditIndexKeys, auditIndexKeys } from "../audit/index-keys.js";
 import { maskFields } from "../audit/mask.js";
 import { CreditgateError } from "../errors.js";
@@ -167,6 +173,16 @@ export class LedgerEngine {
   ): Promise<LedgerEngine> {
     assertInteger(nowMs, "nowMs");
     return new LedgerEngine(tx, nowMs, await tx.readHead(), options);
+  }
+
+  /**
+   * An engine for a read that is thrown away: no chain head is read (on PostgreSQL that would
+   * take the writers' lock), because whatever it appends is discarded — a read that finds
+   * something due is run again on the write path (`dirty`).
+   */
+  static forRead(tx: LedgerTx, nowMs: number, options: EngineOptions = {}): LedgerEngine {
+    assertInteger(nowMs, "nowMs");
+    return new LedgerEngine(tx, nowMs, emptyHead, options);
   }
 
   get nowMs(): number {

@@ -134,7 +134,7 @@ export class PostgresLedgerStore extends BatchedLedgerStore {
     try {
       const tx = new PostgresTx(client);
       await tx.beginRead();
-      const engine = await LedgerEngine.begin(tx, this.#clock.nowMs(), this.#engineOptions);
+      const engine = LedgerEngine.forRead(tx, this.#clock.nowMs(), this.#engineOptions);
       await engine.prefetch([hint]);
       return await job(engine);
     } finally {

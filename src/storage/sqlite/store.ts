@@ -170,7 +170,7 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
     const run = async (): Promise<T> => {
       this.#snapshotBegin.run();
       try {
-        const engine = await LedgerEngine.begin(
+        const engine = LedgerEngine.forRead(
           this.#snapshotTx,
           this.#clock.nowMs(),
           this.#engineOptions,
