@@ -22,13 +22,7 @@ import {
 } from "../ledger/types.js";
 import type { PolicyEvaluator } from "../policy/evaluator.js";
 import type { DecisionInput, DecisionResult, Reason } from "../policy/types.js";
-import {
-  compensateKeySuffix,
-  finalize,
-  holdKeySuffix,
-  type ReplayContext,
-  replayDecision,
-} from "./replay.js";
+import { finalize, type ReplayContext, replayDecision } from "./replay.js";
 import type { DecideRequest, DecisionResponse } from "./types.js";
 import { type UsagePlan, usageIncrements, usageInput, usageKeys, usagePlan } from "./usage.js";
 import { tightestWindow, type VelocityLimits, velocityDeny, velocityLimits } from "./velocity.js";
@@ -130,11 +124,7 @@ export class DecisionEngine {
       dryRun ? undefined : key,
     );
     if (snapshot.prior !== undefined && snapshot.prior !== null) {
-      return replayDecision(
-        this.#store,
-        { tenant: principal.tenant, key: key as string, principalId: principal.id, action },
-        snapshot.prior,
-      );
+      return replayDecision(this.#store, { principal, action }, snapshot.prior);
     }
 
     // A task sees, and can spend, only what is left of its own hold.
@@ -270,9 +260,7 @@ export class DecisionEngine {
     const audit = auditContext(shape, result, e);
     const drawOrder = result.draw_order;
     const floors = floorsFrom(result);
-    let parts: readonly Part[] = [];
-    let transferId = "";
-    if (debitAmount > 0) {
+    if (result.hold === 0) {
       const debit = await this.#store.debit({
         tenant,
         key,
@@ -284,24 +272,26 @@ export class DecisionEngine {
       });
       if (!debit.ok) return this.#refused(debit, result, e);
       if (debit.code === "exists") return this.#replay(e);
-      parts = debit.value.parts;
-      transferId = debit.value.transferId;
-      if (result.hold === 0) return finalize(shape, undefined, parts);
+      return finalize(shape, undefined, debit.value.parts);
     }
+    // A hold, with the fee (if any) debited in the same ledger operation: both or neither.
     const hold = await this.#store.hold({
       tenant,
-      key: debitAmount > 0 ? `${key}${holdKeySuffix}` : key,
+      key,
       amount: result.hold,
+      ...(debitAmount > 0 ? { fee: debitAmount } : {}),
       drawOrder,
       floors,
       ttlMs: request.holdTtlMs ?? this.#options.holdTtlMs,
-      // After a fee, the hold is a follow-up: its record names the decision it belongs to.
-      ...(debitAmount > 0 ? { audit: { decision_id: e.decisionId } } : { usage, audit }),
+      usage,
+      audit,
     });
-    if (hold.ok && hold.code === "exists" && debitAmount === 0) return this.#replay(e);
-    if (hold.ok) return finalize(shape, hold.value.holdId, [...parts, ...hold.value.parts]);
-    if (debitAmount === 0) return this.#refused(hold, result, e);
-    return this.#compensate(e, hold.code, transferId);
+    if (!hold.ok) return this.#refused(hold, result, e);
+    if (hold.code === "exists") return this.#replay(e);
+    return finalize(shape, hold.value.holdId, [
+      ...(hold.value.fee?.parts ?? []),
+      ...hold.value.parts,
+    ]);
   }
 
   /** A deny, or an allow without a ledger effect: one audit record carrying the response. */
@@ -340,29 +330,6 @@ export class DecisionEngine {
     return this.#recordOnly(deny([balanceMoved]), e, 0, 0);
   }
 
-  /** The fee went through but the hold cannot: refund the fee rather than charge for nothing. */
-  async #compensate(
-    e: Enforcement,
-    holdCode: string,
-    transferId: string,
-  ): Promise<DecisionResponse> {
-    const denied = template(deny([balanceMoved]), e.input, e.evaluator, e.decisionId, true);
-    const reversed = await this.#store.reverse({
-      tenant: e.request.principal.tenant,
-      key: `${e.key}${compensateKeySuffix}`,
-      transferId,
-      reason: `hold refused: ${holdCode}`,
-      audit: auditContext(denied, deny([balanceMoved]), e),
-    });
-    if (!reversed.ok) {
-      throw new CreditgateError("LEDGER_REFUSED", {
-        message: `the fee could not be refunded after the hold was refused: ${reversed.code}`,
-        details: { ledger_code: reversed.code },
-      });
-    }
-    return reversed.code === "ok" ? denied : this.#replay(e);
-  }
-
   /** Someone else enforced this key first (a concurrent retry): answer with what they recorded. */
   async #replay(e: Enforcement): Promise<DecisionResponse> {
     const tenant = e.request.principal.tenant;
@@ -370,7 +337,7 @@ export class DecisionEngine {
     if (prior === undefined) throw new CreditgateError("IDEMPOTENCY_IN_PROGRESS");
     return replayDecision(
       this.#store,
-      { tenant, key: e.key, principalId: e.request.principal.id, action: e.request.action },
+      { principal: e.request.principal, action: e.request.action },
       prior,
     );
   }

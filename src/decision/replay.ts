@@ -1,11 +1,9 @@
 /**
- * Answering a retried idempotency key with the identical response. A decision leaves up to three
- * ledger records under keys derived from the caller's key: the primary effect (a deny or
- * effect-free record, a debit, or a hold) under the key itself, a hold after a fee under
- * `key:hold`, and the refund of that fee under `key:compensate` when the hold was refused. The
- * primary record's audit context holds the response template (balances before the decision);
- * the final balances are that template minus the parts the ledger recorded, which is exactly
- * how the original response was computed.
+ * Answering a retried idempotency key with the identical response. A decision is one ledger
+ * operation under the caller's key: a record without effect (a deny), a debit, a hold (with an
+ * agent task's fee in the same operation), or a task's draw. Its audit record's context holds the
+ * response template (balances before the decision); the final balances are that template minus
+ * the parts the ledger recorded, which is exactly how the original response was computed.
  */
 import { canonicalize, type JsonValue } from "../audit/canonical.js";
 import { CreditgateError } from "../errors.js";
@@ -13,9 +11,6 @@ import type { IdempotencyRecord, LedgerStore } from "../ledger/port.js";
 import type { ClassAmounts, CreditClass, Part } from "../ledger/types.js";
 import type { Action } from "../policy/types.js";
 import type { DecisionResponse } from "./types.js";
-
-export const holdKeySuffix = ":hold";
-export const compensateKeySuffix = ":compensate";
 
 /** What the audit context of a decision's primary record carries for replay. */
 export interface ReplayContext {
@@ -56,6 +51,7 @@ interface RecordedValue {
   readonly auditSeq: number;
   readonly parts?: readonly Part[];
   readonly holdId?: string;
+  readonly fee?: { readonly parts: readonly Part[] };
 }
 
 /** The ledger operations a decision's primary record can be. */
@@ -77,9 +73,18 @@ async function contextOf(store: LedgerStore, auditSeq: number): Promise<ReplayCo
   return context as ReplayContext;
 }
 
-function sameRequest(context: ReplayContext, principalId: string, action: Action): boolean {
+/** Who asked: a key answers only the same principal (kind, id and issuer) that first used it. */
+export interface ReplayPrincipal {
+  readonly kind: string;
+  readonly id: string;
+  readonly issuer: string;
+}
+
+function sameRequest(context: ReplayContext, principal: ReplayPrincipal, action: Action): boolean {
   return (
-    context.principal.id === principalId &&
+    context.principal.id === principal.id &&
+    context.principal.kind === principal.kind &&
+    context.principal.issuer === principal.issuer &&
     canonicalize(context.action as unknown as JsonValue) ===
       canonicalize(action as unknown as JsonValue)
   );
@@ -91,10 +96,9 @@ function sameRequest(context: ReplayContext, principalId: string, action: Action
  */
 export async function replayDecision(
   store: LedgerStore,
-  request: { tenant: string; key: string; principalId: string; action: Action },
+  request: { principal: ReplayPrincipal; action: Action },
   primary: IdempotencyRecord,
 ): Promise<DecisionResponse> {
-  const { tenant, key } = request;
   if (!decisionOps.has(primary.op)) {
     throw new CreditgateError("IDEMPOTENCY_CONFLICT", {
       message: "this Idempotency-Key was used for a different operation",
@@ -103,41 +107,24 @@ export async function replayDecision(
   }
   const value = primary.value as RecordedValue;
   const context = await contextOf(store, value.auditSeq);
-  if (!sameRequest(context, request.principalId, request.action)) {
+  if (!sameRequest(context, request.principal, request.action)) {
     throw new CreditgateError("IDEMPOTENCY_CONFLICT", {
       message: "this Idempotency-Key was used for a different request",
       details: { reason: "different_request" },
     });
   }
   const template = context.response;
-  if (primary.op === "decision") return template;
-  if (primary.op === "hold") {
-    return finalize(template, value.holdId, value.parts ?? []);
+  switch (primary.op) {
+    case "decision":
+      return template;
+    case "hold":
+      // The hold and, for an agent task, its fee: one ledger operation.
+      return finalize(template, value.holdId, [
+        ...(value.fee?.parts ?? []),
+        ...(value.parts ?? []),
+      ]);
+    default:
+      // A debit, or a task's draw from its hold.
+      return finalize(template, undefined, value.parts ?? []);
   }
-  // A task's decision: one draw from the task's hold.
-  if (primary.op === "draw") return finalize(template, undefined, value.parts ?? []);
-  if (primary.op !== "debit") {
-    throw new CreditgateError("IDEMPOTENCY_CONFLICT", {
-      message: "this Idempotency-Key was used for a different operation",
-      details: { reason: "different_operation", op: primary.op },
-    });
-  }
-  const debitParts = value.parts ?? [];
-  if (template.hold === undefined) {
-    return finalize(template, undefined, debitParts);
-  }
-  // A fee followed by a hold: the outcome is the hold, or the refund when the hold was refused.
-  const holdKey = `${key}${holdKeySuffix}`;
-  const compensateKey = `${key}${compensateKeySuffix}`;
-  const followUps = await store.idempotencyRecords(tenant, [holdKey, compensateKey]);
-  const compensated = followUps.get(compensateKey);
-  if (compensated !== undefined) {
-    return (await contextOf(store, (compensated.value as RecordedValue).auditSeq)).response;
-  }
-  const held = followUps.get(holdKey);
-  if (held === undefined) {
-    throw new CreditgateError("IDEMPOTENCY_IN_PROGRESS");
-  }
-  const heldValue = held.value as RecordedValue;
-  return finalize(template, heldValue.holdId, [...debitParts, ...(heldValue.parts ?? [])]);
 }

@@ -336,8 +336,11 @@ export class LedgerEngine {
     this.#assertKeyed(req);
     checkUsage(req.usage);
     assertInteger(req.ttlMs, "ttlMs");
+    const fee = req.fee ?? 0;
+    assertInteger(fee, "fee");
     const code =
       checkAmount(req.amount) ??
+      (fee === 0 ? null : checkAmount(fee)) ??
       checkDrawOrder(req.drawOrder, req.floors) ??
       (req.ttlMs < limits.holdTtlMsMin || req.ttlMs > limits.holdTtlMsMax
         ? "ttl_out_of_range"
@@ -346,14 +349,16 @@ export class LedgerEngine {
       const ts = await this.#tenant(req.tenant);
       const limited = await this.#usageLimit(req.tenant, req.usage);
       if (limited !== null) return limited;
-      const plan = planDraw(req.amount, req.drawOrder, this.#drawClasses(ts), req.floors);
+      // One plan for fee and hold together, so both fit or neither applies.
+      const plan = planDraw(fee + req.amount, req.drawOrder, this.#drawClasses(ts), req.floors);
       if (!plan.ok) return plan.code;
+      const { taken: feeParts, rest: holdParts } = splitParts(plan.parts, fee);
       const now = this.#nowMs;
       const hold: HoldRow = {
         holdId: opId("hold", now, fingerprint),
         tenant: req.tenant,
         amount: req.amount,
-        parts: plan.parts,
+        parts: holdParts,
         drawOrder: [...req.drawOrder],
         state: "active",
         createdAtMs: now,
@@ -362,7 +367,26 @@ export class LedgerEngine {
         drawn: 0,
         released: null,
       };
-      for (const part of plan.parts) {
+      let feeValue: HoldValue["fee"];
+      if (fee > 0) {
+        const transferId = opId("entry", now, fingerprint);
+        for (const part of feeParts) {
+          if (part.grantId !== null) this.#adjustGrant(ts, part.grantId, -part.amount);
+          this.#entry(ts, part.class, part.grantId, transferId, "debit", -part.amount, null, now);
+        }
+        this.#append("debit", req.tenant, now, {
+          key: req.key,
+          transfer_id: transferId,
+          amount: fee,
+          draw_order: [...req.drawOrder],
+          parts: partsJson(feeParts),
+          // The fee belongs to the hold recorded next, which carries the caller's context.
+          hold_id: hold.holdId,
+          context: null,
+        });
+        feeValue = { transferId, amount: fee, parts: feeParts };
+      }
+      for (const part of holdParts) {
         if (part.grantId !== null) this.#adjustGrant(ts, part.grantId, -part.amount);
         ts.held[part.class] += part.amount;
       }
@@ -377,15 +401,16 @@ export class LedgerEngine {
         amount: req.amount,
         expires_at_ms: hold.expiresAtMs,
         draw_order: [...req.drawOrder],
-        parts: partsJson(plan.parts),
+        parts: partsJson(holdParts),
         context: req.audit ?? null,
       });
       return {
         holdId: hold.holdId,
         amount: req.amount,
-        parts: plan.parts,
+        parts: holdParts,
         expiresAtMs: hold.expiresAtMs,
         auditSeq,
+        ...(feeValue === undefined ? {} : { fee: feeValue }),
       };
     });
   }

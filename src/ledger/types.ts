@@ -64,6 +64,11 @@ export interface DebitRequest extends Keyed {
 
 export interface HoldRequest extends DebitRequest {
   readonly ttlMs: number;
+  /**
+   * Credits debited together with the hold, in the same operation (an agent task's fee and its
+   * budget): both apply, or neither. Drawn first, in the same draw order.
+   */
+  readonly fee?: number;
 }
 
 export interface CommitRequest extends Keyed {
@@ -151,7 +156,14 @@ export interface HoldValue {
   readonly amount: number;
   readonly parts: readonly Part[];
   readonly expiresAtMs: number;
+  /** The hold's audit record (it carries the caller's context). */
   readonly auditSeq: number;
+  /** The fee's debit, when the request had one: reversible like any debit. */
+  readonly fee?: {
+    readonly transferId: string;
+    readonly amount: number;
+    readonly parts: readonly Part[];
+  };
 }
 export interface CommitValue {
   readonly transferId: string;

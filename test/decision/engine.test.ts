@@ -295,7 +295,7 @@ describe("failures", () => {
     );
   });
 
-  it("refunds an agent task's fee when its hold is refused, and replays the deny", async () => {
+  it("charges neither an agent task's fee nor its hold when the pair does not fit, and replays the deny", async () => {
     await grant("paid", 5_500);
     const racing = intercept(store, {
       hold: async (req) => {
@@ -313,7 +313,7 @@ describe("failures", () => {
     const task = { ...agentTask, units: { budget: 5_000 } };
     const answer = await engineOn(racing).decide(request(task, "k"));
     expect(answer).toMatchObject({ allow: false, reasons: [{ code: "INSUFFICIENT_CREDITS" }] });
-    // Only the thief's 55,000 left the balance: the 500 fee came back.
+    // Only the thief's 55,000 left the balance: fee and hold apply together or not at all.
     expect((await store.balances("acme")).posted.paid).toBe(5_500 - 55_000);
     expect(await engineOn(store).decide(request(task, "k"))).toEqual(answer);
     expect(await store.checkInvariants()).toMatchObject({ ok: true });

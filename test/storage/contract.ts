@@ -1081,6 +1081,58 @@ export function describeStoreContract(factory: StoreFactory): void {
         ]);
       });
 
+      it("debits a fee together with a hold: both apply, or neither", async () => {
+        value(await fund("t", 100));
+        const both = value(
+          await store.hold({
+            tenant: "t",
+            key: "task",
+            amount: 60,
+            fee: 30,
+            drawOrder: ["paid"],
+            ttlMs: MIN,
+          }),
+        );
+        expect(both.fee).toMatchObject({ amount: 30 });
+        const after = await store.balances("t");
+        expect(after.posted.paid).toBe(70);
+        expect(after.held.paid).toBe(60);
+        // 10 left: a 5 fee with a 10 hold does not fit, so not even the fee is taken.
+        expect(
+          await store.hold({
+            tenant: "t",
+            key: "task2",
+            amount: 10,
+            fee: 5,
+            drawOrder: ["paid"],
+            ttlMs: MIN,
+          }),
+        ).toMatchObject({ ok: false, code: "insufficient_credits" });
+        expect((await store.balances("t")).posted.paid).toBe(70);
+        // A replay answers the same hold and fee; the fee is reversible like any debit.
+        const again = value(
+          await store.hold({
+            tenant: "t",
+            key: "task",
+            amount: 60,
+            fee: 30,
+            drawOrder: ["paid"],
+            ttlMs: MIN,
+          }),
+        );
+        expect(again).toEqual(both);
+        value(
+          await store.reverse({
+            tenant: "t",
+            key: "refund",
+            transferId: both.fee?.transferId ?? "",
+            reason: "task cancelled",
+          }),
+        );
+        expect((await store.balances("t")).posted.paid).toBe(100);
+        expect((await store.checkInvariants()).problems).toEqual([]);
+      });
+
       it("expires what is left of a revoked grant at once, and nothing of another tenant's", async () => {
         const grant = value(await fund("t", 100));
         value(await store.debit({ tenant: "t", key: "d", amount: 30, drawOrder: ["paid"] }));
