@@ -65,7 +65,14 @@ export async function serveCommand(args: readonly string[], io: CliIO): Promise<
     requestLogging: level === "debug" || level === "trace",
     baseDir: io.cwd,
   });
-  const address = await service.listen();
+  let address: string;
+  try {
+    address = await service.listen();
+  } catch (error) {
+    // E.g. the port is taken: release the store, keys and watchers before reporting it.
+    await service.close();
+    throw error;
+  }
   const active = service.policy.current;
   io.stdout(
     `creditgate listening on ${address} (policy ${active.revision}, store ${config.store.kind})\n`,

@@ -189,8 +189,13 @@ export class DecisionEngine {
   async #enforceTask(result: DecisionResult, e: Enforcement): Promise<DecisionResponse> {
     if (!result.allow) return this.#recordOnly(result, e, 0, 0);
     const steps = e.request.action.units?.steps ?? 1;
-    if (result.cost === 0) return this.#recordOnly(result, e, 0, steps);
     if (e.taskHoldId === undefined) return this.#recordOnly(deny([taskEnded]), e, 0, 0);
+    if (result.cost === 0) {
+      // Free actions too end with the task: its hold must still be active.
+      const hold = await this.#store.holdStatus(e.request.principal.tenant, e.taskHoldId);
+      if (hold?.state !== "active") return this.#recordOnly(deny([taskEnded]), e, 0, 0);
+      return this.#recordOnly(result, e, 0, steps);
+    }
     const shape = template(result, e.input, e.evaluator, e.decisionId, false);
     const drawn = await this.#store.drawHold({
       tenant: e.request.principal.tenant,

@@ -131,6 +131,7 @@ export function mapTaskClaims(claims: JsonObject, principalId: string): TaskCred
       id: readString(act.sub, "act.sub"),
       kind: kind as PrincipalKind,
       issuer: readString(act.iss, "act.iss"),
+      ...(act.jti === undefined ? {} : { jti: readString(act.jti, "act.jti") }),
     }),
   });
 }

@@ -26,6 +26,8 @@ export interface TaskCredential {
     readonly id: string;
     readonly kind: PrincipalKind;
     readonly issuer: string;
+    /** The parent token's `jti`, when it had one: revoking that token stops the task too. */
+    readonly jti?: string;
   };
 }
 
@@ -49,6 +51,8 @@ export interface RevocationQuery {
   readonly principalId: string;
   /** For a task: the principal that started it; revoking that principal stops its tasks too. */
   readonly parentId?: string;
+  /** For a task: the token it was minted with; revoking that token stops the task too. */
+  readonly parentJti?: string;
   readonly tenant: string;
   readonly issuer: string;
   readonly kind: PrincipalKind;

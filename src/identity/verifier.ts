@@ -156,6 +156,9 @@ export async function createIdentityVerifier(
       revoked = await isRevoked({
         ...(principal.jti === undefined ? {} : { jti: principal.jti }),
         ...(principal.task === undefined ? {} : { parentId: principal.task.parent.id }),
+        ...(principal.task?.parent.jti === undefined
+          ? {}
+          : { parentJti: principal.task.parent.jti }),
         principalId: principal.id,
         tenant: principal.tenant,
         issuer: principal.issuer,

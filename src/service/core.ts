@@ -130,7 +130,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     if (config.store.kind === "postgres" && config.store.postgres !== undefined) {
       feed = await openRevocationFeed({
         connectionString: config.store.postgres.url,
-        onNotice: (notice) => revocations.add(notice),
+        onNotice: (notice) => revocations.stale(notice.tenant),
       });
     }
     const revocationFeed = feed;

@@ -1,7 +1,8 @@
 /**
  * Revocations pushed between instances that share PostgreSQL: whoever revokes publishes on a
- * NOTIFY channel after the revocation committed, and every instance LISTENs and applies it to its
- * RevocationIndex at once. Push is the fast path; the index's periodic re-read of the store
+ * NOTIFY channel after the revocation committed, and every instance LISTENs and re-reads that
+ * tenant's revocations from the store before its next check (a notice is a hint, never a
+ * revocation by itself). Push is the fast path; the index's periodic re-read of the store
  * (limits.revocationRefreshMs) is the fallback that holds even if a notification is lost, e.g.
  * while the listening connection reconnects. SQLite has one writer per file, so it has no feed.
  */

@@ -55,14 +55,29 @@ export class RevocationIndex {
     state.subjects.add(key);
   }
 
+  /**
+   * Another instance says this tenant's revocations changed: read them from the store on the
+   * next check. The notice itself is never trusted as a revocation (anyone who can reach the
+   * database can NOTIFY); only the store is.
+   */
+  stale(tenant: string): void {
+    const state = this.#tenants.get(tenant);
+    if (state !== undefined) state.loadedMs = Number.NEGATIVE_INFINITY;
+  }
+
   #matches(state: TenantRevocations, query: RevocationQuery): boolean {
     const { subjects } = state;
     if (subjects.size === 0) return false;
     if (subjects.has(entry("tenant", query.tenant))) return true;
     if (subjects.has(entry("principal", query.principalId))) return true;
-    if (query.parentId !== undefined && subjects.has(entry("principal", query.parentId)))
-      return true;
     if (query.jti !== undefined && subjects.has(entry("token", query.jti))) return true;
+    // A task is stopped with the principal, or the token, that started it.
+    if (query.parentId !== undefined && subjects.has(entry("principal", query.parentId))) {
+      return true;
+    }
+    if (query.parentJti !== undefined && subjects.has(entry("token", query.parentJti))) {
+      return true;
+    }
     return query.kind === "task" && subjects.has(entry("task", query.principalId));
   }
 

@@ -184,15 +184,25 @@ export abstract class BatchedLedgerStore implements LedgerStore {
   holdStatus(tenant: string, holdId: string): Promise<HoldStatus | null> {
     return this.#read((e) => e.holdStatus(tenant, holdId), { tenant });
   }
-  snapshot(tenant: string, usage: readonly UsageKey[], idempotencyKey?: string): Promise<Snapshot> {
-    return this.#read((e) => e.snapshot(tenant, usage, idempotencyKey), { tenant });
+  async snapshot(
+    tenant: string,
+    usage: readonly UsageKey[],
+    idempotencyKey?: string,
+  ): Promise<Snapshot> {
+    const snapshot = await this.#read((e) => e.snapshot(tenant, usage, idempotencyKey), { tenant });
+    // A retry must not be told about an operation before the original caller could be.
+    if (snapshot.prior !== undefined && snapshot.prior !== null) await this.committer.durable();
+    return snapshot;
   }
-  idempotencyRecords(
+  async idempotencyRecords(
     tenant: string,
     keys: readonly string[],
   ): Promise<ReadonlyMap<string, IdempotencyRecord>> {
-    // Recorded operations never change, so a plain read is current enough.
-    return this.readJob((e) => e.idempotencyRecords(tenant, keys), { tenant });
+    // Recorded operations never change, so a plain read is current enough; like a snapshot's
+    // prior, what it found is answered only once it is durable.
+    const records = await this.readJob((e) => e.idempotencyRecords(tenant, keys), { tenant });
+    if (records.size > 0) await this.committer.durable();
+    return records;
   }
 
   async #read<T>(job: Job<T>, hint: JobHint): Promise<T> {

@@ -59,6 +59,14 @@ export class GroupCommitter {
   #idle: Promise<void> = Promise.resolve();
   /** Committed batches waiting for durability; close() waits for them. */
   readonly #syncing = new Set<Promise<void>>();
+  /** Settles once every batch committed so far is durable (or failed to become so). */
+  #lastSync: Promise<void> = Promise.resolve();
+  /**
+   * Set when a committed batch could not be made durable: the disk may have dropped those
+   * writes, and everything committed after them rests on them, so the store takes nothing more
+   * until it is reopened (and SQLite recovers the WAL). Fail-stop, as PostgreSQL does.
+   */
+  #failed: CreditgateError | undefined;
   #batches = 0;
   #ops = 0;
 
@@ -73,6 +81,7 @@ export class GroupCommitter {
 
   run<T>(job: Job<T>, hint?: JobHint): Promise<T> {
     if (this.#closed) return Promise.reject(new CreditgateError("STORE_CLOSED"));
+    if (this.#failed !== undefined) return Promise.reject(this.#failed);
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ job, hint, resolve: resolve as (value: unknown) => void, reject });
       if (!this.#running) {
@@ -85,6 +94,14 @@ export class GroupCommitter {
   /** Committed batches and the operations they carried, for benchmarks and metrics. */
   get stats(): { batches: number; ops: number } {
     return { batches: this.#batches, ops: this.#ops };
+  }
+
+  /** Resolves once everything committed so far is durable; rejects if that failed. */
+  durable(): Promise<void> {
+    if (this.#failed !== undefined) return Promise.reject(this.#failed);
+    return this.#lastSync.then(() => {
+      if (this.#failed !== undefined) throw this.#failed;
+    });
   }
 
   /** Stops accepting work and waits for what is queued to finish. */
@@ -100,6 +117,10 @@ export class GroupCommitter {
     try {
       while (this.#queue.length > 0) {
         const batch = this.#queue.splice(0, this.#batchMax);
+        if (this.#failed !== undefined) {
+          for (const pending of batch) pending.reject(this.#failed);
+          continue;
+        }
         await this.#runBatch(batch);
       }
     } finally {
@@ -124,13 +145,14 @@ export class GroupCommitter {
         }
         // Not awaited: the next batch executes while this one's commit reaches the disk.
         const synced: Promise<void> = this.#runner.durable().then(settle, (error: unknown) => {
-          // Committed but not known durable: fail closed; a retry with the same keys is safe.
-          const failure = new CreditgateError("STORE_UNAVAILABLE", {
-            message: `the commit could not be made durable: ${(error as Error).message}`,
+          this.#failed ??= new CreditgateError("STORE_UNAVAILABLE", {
+            message: "a commit could not be made durable; the store must be reopened",
             cause: error,
           });
-          for (const pending of batch) pending.reject(failure);
+          for (const pending of batch) pending.reject(this.#failed);
+          for (const pending of this.#queue.splice(0)) pending.reject(this.#failed);
         });
+        this.#lastSync = synced;
         this.#syncing.add(synced);
         void synced.finally(() => this.#syncing.delete(synced));
         return;

@@ -21,6 +21,8 @@ export interface TaskTokenRequest {
     readonly id: string;
     readonly kind: PrincipalKind;
     readonly issuer: string;
+    /** The parent token's jti, carried so that revoking it also stops the task. */
+    readonly jti?: string;
   };
   /** The hold that reserves the budget. */
   readonly holdId: string;
@@ -91,6 +93,7 @@ export async function signTaskToken(
       sub: name(request.parent.id, "parent.id"),
       kind: request.parent.kind,
       iss: name(request.parent.issuer, "parent.issuer"),
+      ...(request.parent.jti === undefined ? {} : { jti: name(request.parent.jti, "parent.jti") }),
     },
     task: { id: taskId, hold_id: name(request.holdId, "holdId"), budget },
   })

@@ -4,15 +4,18 @@
  * caches are freshly loaded right before the revocation, so the store re-read (every second)
  * cannot be what makes it fast — the LISTEN/NOTIFY push is.
  */
+import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { mintDevToken } from "../../src/identity/index.js";
 import { createDatabase } from "../helpers/postgres.js";
 import { startTestService, type TestService } from "../helpers/service.js";
 
 let instances: TestService[] = [];
+let databaseUrl = "";
 
 beforeAll(async () => {
   const url = await createDatabase("revoke");
+  databaseUrl = url;
   for (let i = 0; i < 3; i++) {
     instances.push(
       await startTestService({
@@ -69,6 +72,15 @@ it("enforces a revocation on every instance within one second", async () => {
   for (const ms of elapsedMs) expect(ms).toBeLessThan(1_000);
   // Faster than the store re-read could have made it: the push did it.
   expect(Math.max(...elapsedMs)).toBeLessThan(500);
+
+  // A notice is only a hint to re-read the store: a forged one revokes nothing.
+  const forger = new pg.Client({ connectionString: databaseUrl });
+  await forger.connect();
+  await forger.query(
+    `NOTIFY creditgate_revocations, '{"tenant":"acme","kind":"tenant","subject":"acme"}'`,
+  );
+  await forger.end();
+  await new Promise((resolve) => setTimeout(resolve, 100));
 
   // Other principals of the tenant are untouched.
   const other = await mintDevToken({ sub: "usr_ok", tenant: "acme", plan: "pro" });

@@ -178,6 +178,41 @@ describe("spending under a task", () => {
     expect(refused.body).toMatchObject({ error: { code: "AUTH_TOKEN_REVOKED" } });
   });
 
+  it("stops a task when the token that minted it is revoked", async () => {
+    const task = await createTask();
+    const jti = JSON.parse(Buffer.from(user.split(".")[1] as string, "base64url").toString()).jti;
+    const revoked = await svc.request("POST", "/v1/admin/revocations", {
+      token: await svc.adminToken(),
+      headers: { "idempotency-key": "revoke-parent-token" },
+      body: { tenant: "acme", kind: "token", subject: jti, reason: "leaked" },
+    });
+    expect(revoked.status).toBe(201);
+    expect((await decide(task.token, search)).status).toBe(401);
+  });
+
+  it("refuses a task credential on the hold routes, and ends free actions with the hold", async () => {
+    const task = await createTask();
+    for (const verb of ["commit", "release"]) {
+      const res = await svc.request("POST", `/v1/holds/${task.hold_id}/${verb}`, {
+        token: task.token,
+        headers: { "idempotency-key": `task-${verb}` },
+        body: verb === "commit" ? { amount: 1 } : {},
+      });
+      expect(res.status).toBe(403);
+    }
+    // The parent releases the hold: the task's credential is still valid, but it spends nothing,
+    // not even on a free action.
+    const released = await svc.request("POST", `/v1/holds/${task.hold_id}/release`, {
+      token: user,
+      body: {},
+    });
+    expect(released.status).toBe(200);
+    const free = (await decide(task.token, { type: "tool.call", tool: "web.search", units: {} }))
+      .body as Decision;
+    expect(free.allow).toBe(false);
+    expect(free.reasons.map((r) => r.code)).toContain("TASK_ENDED");
+  });
+
   it("keeps a task within its scopes", async () => {
     const task = await createTask();
     const other = (await decide(task.token, { type: "tool.call", tool: "calculator" }))

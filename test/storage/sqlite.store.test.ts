@@ -1,5 +1,5 @@
 /** SQLite-only promises: durability settings, file requirement, migrations recorded once. */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -64,6 +64,68 @@ describe("SQLite store", () => {
     expect(releases).toHaveLength(1);
     releases.shift()?.();
     expect((await second).ok).toBe(true);
+    await store.close();
+  });
+
+  it("tells a retry about an operation only once the original's commit is synced", async () => {
+    const releases: (() => void)[] = [];
+    let holdBack = false;
+    const store = SqliteLedgerStore.open({
+      path: join(dir, "retry-sync.db"),
+      walSync: () =>
+        holdBack ? new Promise<void>((resolve) => releases.push(resolve)) : Promise.resolve(),
+    });
+    await store.grant({ tenant: "t", key: "g", class: "paid", amount: 50, source: "test" });
+    holdBack = true;
+    const original = store.debit({ tenant: "t", key: "K", amount: 5, drawOrder: ["paid"] });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    let answered = false;
+    const retry = store.snapshot("t", [], "K").then((snapshot) => {
+      answered = true;
+      return snapshot;
+    });
+    const lookup = store.idempotencyRecords("t", ["K"]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(answered).toBe(false);
+    holdBack = false;
+    for (const release of releases.splice(0)) release();
+    expect((await original).ok).toBe(true);
+    expect((await retry).prior?.op).toBe("debit");
+    expect((await lookup).has("K")).toBe(true);
+    await store.close();
+  });
+
+  it("stops taking work once a commit could not be made durable", async () => {
+    let fail = false;
+    const store = SqliteLedgerStore.open({
+      path: join(dir, "sync-fails.db"),
+      walSync: () => (fail ? Promise.reject(new Error("EIO")) : Promise.resolve()),
+    });
+    await store.grant({ tenant: "t", key: "g1", class: "paid", amount: 5, source: "test" });
+    fail = true;
+    await expect(
+      store.grant({ tenant: "t", key: "g2", class: "paid", amount: 5, source: "test" }),
+    ).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
+    fail = false;
+    // Even with the disk healthy again: everything after the lost sync rests on it.
+    await expect(
+      store.grant({ tenant: "t", key: "g3", class: "paid", amount: 5, source: "test" }),
+    ).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
+    await store.close();
+  });
+
+  it("syncs the WAL SQLite writes, also through a symbolic link", async () => {
+    const real = join(dir, "real");
+    const linked = join(dir, "linked");
+    mkdirSync(real);
+    mkdirSync(linked);
+    await SqliteLedgerStore.open({ path: join(real, "l.db") }).close();
+    symlinkSync(join(real, "l.db"), join(linked, "l.db"));
+    const store = SqliteLedgerStore.open({ path: join(linked, "l.db") });
+    await store.grant({ tenant: "t", key: "g", class: "paid", amount: 5, source: "test" });
+    expect(store.walSyncs).toBeGreaterThanOrEqual(1);
+    // No stray WAL beside the link: the one synced is the one SQLite writes.
+    expect(readdirSync(linked)).toEqual(["l.db"]);
     await store.close();
   });
 

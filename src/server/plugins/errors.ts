@@ -16,11 +16,30 @@ export interface ErrorEnvelope {
   };
 }
 
+/** Server-side failures whose messages may carry driver, host or file details. */
+const internalFailures = new Set([
+  "INTERNAL",
+  "STORE_UNAVAILABLE",
+  "LEDGER_INVARIANT_VIOLATED",
+  "STORE_DURABILITY_UNSAFE",
+  "STORE_MIGRATION_FAILED",
+  "AUDIT_CHAIN_BROKEN",
+]);
+
 export function sendError(reply: FastifyReply, error: CreditgateError): FastifyReply {
   if (error.code === "RATE_LIMITED" && !reply.hasHeader("retry-after"))
     reply.header("retry-after", "1");
+  // Those answer the registry's message; the cause goes to the log with the request id.
+  const internal = internalFailures.has(error.code);
+  if (internal && error.message !== errorSpecs[error.code].message) {
+    reply.log.error({ err: error, cause: error.cause }, error.message);
+  }
   const body: ErrorEnvelope = {
-    error: { code: error.code, message: error.message, details: error.details },
+    error: {
+      code: error.code,
+      message: internal ? errorSpecs[error.code].message : error.message,
+      details: internal ? {} : error.details,
+    },
   };
   return reply.code(error.status).type("application/json").send(body);
 }

@@ -1,7 +1,10 @@
 /** Settling holds: commit the actual cost (the rest is released) or release it all. */
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginAsync, FastifyRequest } from "fastify";
+import { CreditgateError } from "../../errors.js";
+import type { VerifiedPrincipal } from "../../identity/index.js";
 import { apiRoutes } from "../api.js";
 import type { AppDeps } from "../deps.js";
+import { internalKey } from "../internal-keys.js";
 import {
   idempotencyKey,
   ledgerRefusal,
@@ -15,11 +18,22 @@ interface HoldParams {
   readonly id: string;
 }
 
+/** Holds are settled by the product that placed them; a task spends its own hold by deciding. */
+function settlerOf(request: FastifyRequest): VerifiedPrincipal {
+  const principal = principalOf(request);
+  if (principal.kind === "task") {
+    throw new CreditgateError("AUTH_FORBIDDEN", {
+      message: "a task credential cannot commit or release holds",
+    });
+  }
+  return principal;
+}
+
 export const holdRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
   app.route({
     ...routeOptions(apiRoutes.commitHold, deps),
     handler: async (request) => {
-      const principal = principalOf(request);
+      const principal = settlerOf(request);
       const { id } = request.params as HoldParams;
       const { amount } = request.body as { amount: number };
       const outcome = await deps.store.commit({
@@ -44,12 +58,12 @@ export const holdRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
   app.route({
     ...routeOptions(apiRoutes.releaseHold, deps),
     handler: async (request) => {
-      const principal = principalOf(request);
+      const principal = settlerOf(request);
       const { id } = request.params as HoldParams;
       const outcome = await deps.store.release({
         tenant: principal.tenant,
         // Releasing is naturally idempotent; a missing key is the hold's own.
-        key: idempotencyKey(request) ?? `release:${id}`,
+        key: idempotencyKey(request) ?? internalKey("release", id),
         holdId: id,
         audit: actorContext(principal, request),
       });

@@ -10,24 +10,31 @@ import type { FastifyPluginAsync } from "fastify";
 import { canonicalize } from "../../audit/canonical.js";
 import { toRfc3339 } from "../../clock.js";
 import { CreditgateError } from "../../errors.js";
+import type { VerifiedPrincipal } from "../../identity/index.js";
 import { attenuate } from "../../tasks/attenuate.js";
 import { signTaskToken } from "../../tasks/index.js";
 import { apiRoutes } from "../api.js";
 import type { AppDeps } from "../deps.js";
+import { internalKey } from "../internal-keys.js";
 import { ledgerRefusal, principalOf, requiredIdempotencyKey, routeOptions } from "../route.js";
 import { actorContext } from "./context.js";
 
 interface TaskBody {
-  readonly task_id?: string;
+  readonly name?: string;
   readonly budget: number;
   readonly ttl_seconds?: number;
   readonly actions: readonly string[];
   readonly tools?: readonly string[];
 }
 
-/** A stable task id per caller and key, so a retried request names the same task. */
-function derivedTaskId(tenant: string, principalId: string, key: string): string {
-  const digest = createHash("sha256").update(`${tenant}\u0000${principalId}\u0000${key}`);
+/**
+ * The task's id: creditgate's own, stable per parent and key (a retry names the same task), and
+ * unlike any principal's or other task's id, since revocations and usage windows key on it.
+ */
+function taskIdFor(parent: VerifiedPrincipal, key: string): string {
+  const digest = createHash("sha256").update(
+    [parent.tenant, parent.kind, parent.issuer, parent.id, key].join("\u0000"),
+  );
   return `tsk_${digest.digest("hex").slice(0, 26)}`;
 }
 
@@ -53,7 +60,7 @@ export const taskRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
         deps.clock.nowMs(),
         { ttlSecondsDefault: config.ttl_seconds_default, ttlSecondsMax: config.ttl_seconds_max },
       );
-      const taskId = body.task_id ?? derivedTaskId(parent.tenant, parent.id, key);
+      const taskId = taskIdFor(parent, key);
       const decision = await deps.engine.decide({
         principal: parent,
         action: { type: "agent.task", task_id: taskId, units: { budget: granted.budget } },
@@ -77,7 +84,12 @@ export const taskRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
           tenant: parent.tenant,
           plan: parent.plan,
           scopes: granted.scopes,
-          parent: { id: parent.id, kind: parent.kind, issuer: parent.issuer },
+          parent: {
+            id: parent.id,
+            kind: parent.kind,
+            issuer: parent.issuer,
+            ...(parent.jti === undefined ? {} : { jti: parent.jti }),
+          },
           holdId: hold.holdId,
           budget: hold.amount,
           ttlSeconds: granted.ttlSeconds,
@@ -87,6 +99,7 @@ export const taskRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
       );
       return payload({
         task_id: taskId,
+        ...(body.name === undefined ? {} : { name: body.name }),
         hold_id: hold.holdId,
         budget: hold.amount,
         scopes: granted.scopes,
@@ -110,7 +123,7 @@ export const taskRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
       const { holdId } = principal.task;
       const released = await deps.store.release({
         tenant: principal.tenant,
-        key: `task-complete:${id}`,
+        key: internalKey("task-complete", id),
         holdId,
         audit: actorContext(principal, request),
       });
@@ -122,7 +135,7 @@ export const taskRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
       }
       const revoked = await deps.revoke({
         tenant: principal.tenant,
-        key: `task-revoke:${id}`,
+        key: internalKey("task-revoke", id),
         kind: "task",
         subject: id,
         reason: "task completed",

@@ -8,6 +8,7 @@
  * synchronous=NORMAL, read back and asserted. NORMAL skips the per-commit sync (a process crash
  * loses nothing; a power loss may lose the last commits).
  */
+import { realpathSync } from "node:fs";
 import Database from "better-sqlite3";
 import type { AuditRecord } from "../../audit/chain.js";
 import { type Clock, systemClock } from "../../clock.js";
@@ -149,9 +150,10 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
     const reader = open(options.path);
     const snapshots = open(options.path);
     // The migration wrote (or found) the WAL, so the file exists to be synced.
+    // SQLite resolves symbolic links to name its WAL; so must we, or we would sync another file.
     const walSyncer =
       (options.synchronous ?? "FULL") === "FULL"
-        ? WalSyncer.open(`${options.path}-wal`, options.walSync ?? datasync)
+        ? WalSyncer.open(`${realpathSync(options.path)}-wal`, options.walSync ?? datasync)
         : undefined;
     return new SqliteLedgerStore(writer, reader, snapshots, options, walSyncer);
   }

@@ -8,6 +8,7 @@
  * Syncs coalesce: one running sync plus at most one queued sync serve any number of commits.
  */
 import { closeSync, fdatasync, openSync } from "node:fs";
+import { CreditgateError } from "../../errors.js";
 
 /** Syncs a file descriptor's data; replaceable so tests can hold a sync back. */
 export type WalSyncFunction = (fd: number) => Promise<void>;
@@ -29,9 +30,19 @@ export class WalSyncer {
     this.#sync = sync;
   }
 
-  /** Opens (never writes) the WAL file; an empty one is what SQLite would create itself. */
+  /**
+   * Opens (never writes, never creates) the WAL the connections already use: a missing file
+   * means we are not looking at SQLite's WAL, and syncing something else would be a lie.
+   */
   static open(walPath: string, sync: WalSyncFunction = datasync): WalSyncer {
-    return new WalSyncer(openSync(walPath, "a+"), sync);
+    try {
+      return new WalSyncer(openSync(walPath, "r+"), sync);
+    } catch (cause) {
+      throw new CreditgateError("STORE_DURABILITY_UNSAFE", {
+        message: `cannot open the SQLite WAL ${walPath} to sync it: ${(cause as Error).message}`,
+        cause,
+      });
+    }
   }
 
   /** Completed syncs, for tests and benchmarks. */
