@@ -13,13 +13,7 @@ import { CreditgateError, isCreditgateError } from "../errors.js";
 import { newId } from "../ids.js";
 import type { OpResult } from "../ledger/codes.js";
 import type { LedgerStore } from "../ledger/port.js";
-import {
-  type AuditContext,
-  type CreditClass,
-  type Floors,
-  type Part,
-  zeroAmounts,
-} from "../ledger/types.js";
+import { type AuditContext, type CreditClass, type Floors, zeroAmounts } from "../ledger/types.js";
 import type { PolicyEvaluator } from "../policy/evaluator.js";
 import type { DecisionInput, DecisionResult, Reason } from "../policy/types.js";
 import { finalize, type ReplayContext, replayDecision } from "./replay.js";
