@@ -16,6 +16,7 @@ import type { LedgerStore } from "../ledger/port.js";
 import { type AuditContext, type CreditClass, type Floors, zeroAmounts } from "../ledger/types.js";
 import type { PolicyEvaluator } from "../policy/evaluator.js";
 import type { DecisionInput, DecisionResult, Reason } from "../policy/types.js";
+import { principalKey } from "./owner.js";
 import { finalize, type ReplayContext, replayDecision } from "./replay.js";
 import type { DecideRequest, DecisionResponse } from "./types.js";
 import { type UsagePlan, usageIncrements, usageInput, usageKeys, usagePlan } from "./usage.js";
@@ -282,6 +283,8 @@ export class DecisionEngine {
       drawOrder,
       floors,
       ttlMs: request.holdTtlMs ?? this.#options.holdTtlMs,
+      // Only the principal that placed the hold settles it (a task's: its parent).
+      owner: principalKey(request.principal),
       usage,
       audit,
     });

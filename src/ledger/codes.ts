@@ -18,6 +18,9 @@ export const resultCodes = [
   "overage_allowance_invalid",
   // State.
   "hold_not_found",
+  // The hold has an owner and the request names another (or none): said before its state, so a
+  // principal learns nothing about a hold it does not own.
+  "hold_not_owned",
   "hold_expired",
   "hold_already_committed",
   "hold_released",

@@ -338,6 +338,7 @@ export class LedgerEngine {
     assertInteger(req.ttlMs, "ttlMs");
     const fee = req.fee ?? 0;
     assertInteger(fee, "fee");
+    if (req.owner !== undefined) assertIdentifier(req.owner, "owner");
     const code =
       checkAmount(req.amount) ??
       (fee === 0 ? null : checkAmount(fee)) ??
@@ -360,6 +361,7 @@ export class LedgerEngine {
         amount: req.amount,
         parts: holdParts,
         drawOrder: [...req.drawOrder],
+        owner: req.owner ?? null,
         state: "active",
         createdAtMs: now,
         expiresAtMs: now + req.ttlMs,
@@ -418,6 +420,7 @@ export class LedgerEngine {
   async commit(req: CommitRequest): Promise<OpResult<CommitValue>> {
     this.#assertKeyed(req);
     assertIdentifier(req.holdId, "holdId");
+    if (req.owner !== undefined) assertIdentifier(req.owner, "owner");
     checkUsage(req.usage);
     assertInteger(req.amount, "amount");
     const allowance = req.overageAllowance ?? 0;
@@ -434,7 +437,7 @@ export class LedgerEngine {
     return this.#idempotent("commit", req, code, async (fingerprint) => {
       const ts = await this.#tenant(req.tenant);
       const hold = await this.#hold(ts, req.holdId);
-      const stateCode = holdStateCode(hold);
+      const stateCode = ownerCode(hold, req.owner) ?? holdStateCode(hold);
       if (stateCode !== null || hold === null) return stateCode ?? "hold_not_found";
       // A partly drawn hold settles against what it still reserves.
       const reserved = remainingParts(hold.parts, hold.drawn);
@@ -541,10 +544,11 @@ export class LedgerEngine {
   async release(req: ReleaseRequest): Promise<OpResult<ReleaseValue>> {
     this.#assertKeyed(req);
     assertIdentifier(req.holdId, "holdId");
+    if (req.owner !== undefined) assertIdentifier(req.owner, "owner");
     return this.#idempotent("release", req, null, async () => {
       const ts = await this.#tenant(req.tenant);
       const hold = await this.#hold(ts, req.holdId);
-      const stateCode = holdStateCode(hold);
+      const stateCode = ownerCode(hold, req.owner) ?? holdStateCode(hold);
       if (stateCode !== null || hold === null) return stateCode ?? "hold_not_found";
       const reserved = remainingParts(hold.parts, hold.drawn);
       await this.#loadGrants(ts, reserved);
@@ -700,6 +704,7 @@ export class LedgerEngine {
       remaining: hold.state === "active" ? hold.amount - hold.drawn : 0,
       state: hold.state,
       expiresAtMs: hold.expiresAtMs,
+      owner: hold.owner,
       remainingByClass,
     };
   }
@@ -1262,6 +1267,15 @@ function assertContext(value: unknown, name: string): void {
   if (Buffer.byteLength(canonicalize(value)) > limits.auditContextBytesMax) {
     throw new TypeError(`${name} exceeds ${limits.auditContextBytesMax} bytes`);
   }
+}
+
+/**
+ * A hold with an owner is settled (committed, released) only by that owner; another principal,
+ * or none, hears `hold_not_owned` before anything about the hold's state. Draws do not ask: a
+ * task draws by the hold id its signed credential names.
+ */
+function ownerCode(hold: HoldRow | null, owner: string | undefined): RefusalCode | null {
+  return hold !== null && hold.owner !== null && hold.owner !== owner ? "hold_not_owned" : null;
 }
 
 function holdStateCode(hold: HoldRow | null): RefusalCode | null {

@@ -35,6 +35,8 @@ export interface HoldRow {
   readonly amount: number;
   readonly parts: readonly Part[];
   readonly drawOrder: readonly CreditClass[];
+  /** The principal key that placed it; null: no owner (also every hold before schema version 4). */
+  readonly owner: string | null;
   state: HoldState;
   readonly createdAtMs: number;
   readonly expiresAtMs: number;

@@ -69,6 +69,11 @@ export interface HoldRequest extends DebitRequest {
    * budget): both apply, or neither. Drawn first, in the same draw order.
    */
   readonly fee?: number;
+  /**
+   * The principal that placed the hold (an opaque key, bounded like other identifiers): only a
+   * commit or release naming the same owner settles it. Absent: anyone of the tenant may.
+   */
+  readonly owner?: string;
 }
 
 export interface CommitRequest extends Keyed {
@@ -78,6 +83,8 @@ export interface CommitRequest extends Keyed {
   readonly overageAllowance?: number;
   readonly floors?: Floors;
   readonly usage?: readonly UsageIncrement[];
+  /** Who settles: must equal the hold's owner when it has one, else `hold_not_owned`. */
+  readonly owner?: string;
 }
 
 /** Spends part of an active hold (a task's budget) without resolving it. */
@@ -89,6 +96,8 @@ export interface DrawHoldRequest extends Keyed {
 
 export interface ReleaseRequest extends Keyed {
   readonly holdId: string;
+  /** Who settles: must equal the hold's owner when it has one, else `hold_not_owned`. */
+  readonly owner?: string;
 }
 
 export interface ReverseRequest extends Keyed {
@@ -218,6 +227,8 @@ export interface HoldStatus {
   readonly remaining: number;
   readonly state: "active" | "committed" | "released" | "expired";
   readonly expiresAtMs: number;
+  /** The principal key that placed it; null: no owner (anyone of the tenant may settle it). */
+  readonly owner: string | null;
   /** `remaining` per class. */
   readonly remainingByClass: Readonly<Record<CreditClass, number>>;
 }

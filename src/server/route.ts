@@ -52,6 +52,13 @@ export function ledgerRefusal(code: RefusalCode): CreditgateError {
       details: { reason: "different_request", ledger_code: code },
     });
   }
+  // Another principal's hold answers as if there were none: a hold is disclosed only to its owner.
+  if (code === "hold_not_owned") {
+    return new CreditgateError("NOT_FOUND", {
+      message: "no such hold",
+      details: { ledger_code: "hold_not_found" },
+    });
+  }
   if (code === "hold_not_found" || code === "transfer_not_found") {
     return new CreditgateError("NOT_FOUND", {
       message: code === "hold_not_found" ? "no such hold" : "no such transfer",

@@ -45,6 +45,7 @@ export function holdFromRow(r: Row): HoldRow {
     amount: num(r.amount),
     parts: JSON.parse(text(r.parts)) as Part[],
     drawOrder: JSON.parse(text(r.draw_order)) as CreditClass[],
+    owner: r.owner === null ? null : text(r.owner),
     state: text(r.state) as HoldRow["state"],
     createdAtMs: num(r.created_at_ms),
     expiresAtMs: num(r.expires_at_ms),

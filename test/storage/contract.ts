@@ -59,7 +59,7 @@ export function describeStoreContract(factory: StoreFactory): void {
       });
 
     it("records its schema version and starts with an empty verified chain", async () => {
-      expect(await store.schemaVersion()).toBe(3);
+      expect(await store.schemaVersion()).toBe(4);
       expect(await store.verifyAudit()).toMatchObject({ ok: true, count: 0 });
     });
 
@@ -398,6 +398,136 @@ export function describeStoreContract(factory: StoreFactory): void {
         expect((await store.balances("t")).available.paid).toBe(100);
       });
 
+      describe("owners", () => {
+        const alice = "user:https://idp.example:alice";
+        const bob = "user:https://idp.example:bob";
+        const owned = (key: string, amount: number, owner = alice) =>
+          store.hold({ tenant: "t", key, amount, drawOrder: ["paid"], ttlMs: MIN, owner });
+
+        it("stores the owner and reports it; a hold without one reports null", async () => {
+          value(await fund("t", 100));
+          const a = value(await owned("a", 10));
+          const legacy = value(
+            await store.hold({ tenant: "t", key: "n", amount: 5, drawOrder: ["paid"], ttlMs: MIN }),
+          );
+          expect(await store.holdStatus("t", a.holdId)).toMatchObject({ owner: alice });
+          expect(await store.holdStatus("t", legacy.holdId)).toMatchObject({ owner: null });
+          await expect(owned("x", 1, "")).rejects.toThrow(TypeError);
+          await expect(owned("x", 1, "o".repeat(limits.ledgerKeyCharsMax + 1))).rejects.toThrow(
+            TypeError,
+          );
+        });
+
+        it("refuses commit and release by another owner or none with hold_not_owned, changing nothing", async () => {
+          value(await fund("t", 100));
+          const a = value(await owned("a", 40));
+          const seqBefore = (await store.auditRecords(0, 1000)).length;
+          const refusals = [
+            await store.commit({ tenant: "t", key: "c1", holdId: a.holdId, amount: 1, owner: bob }),
+            await store.commit({ tenant: "t", key: "c2", holdId: a.holdId, amount: 1 }),
+            await store.release({ tenant: "t", key: "r1", holdId: a.holdId, owner: bob }),
+            await store.release({ tenant: "t", key: "r2", holdId: a.holdId }),
+          ];
+          for (const r of refusals) expect(r).toEqual({ ok: false, code: "hold_not_owned" });
+          // After hold_not_found, before validation of state: an unknown hold is still unknown.
+          expect(
+            await store.release({ tenant: "t", key: "r3", holdId: "hld_nope", owner: bob }),
+          ).toMatchObject({ code: "hold_not_found" });
+          expect(
+            await store.commit({
+              tenant: "other",
+              key: "c3",
+              holdId: a.holdId,
+              amount: 1,
+              owner: alice,
+            }),
+          ).toMatchObject({ code: "hold_not_found" });
+          expect(await store.holdStatus("t", a.holdId)).toMatchObject({
+            state: "active",
+            remaining: 40,
+          });
+          expect(await store.balances("t")).toMatchObject({
+            posted: { paid: 100 },
+            held: { paid: 40 },
+          });
+          expect(await store.auditRecords(0, 1000)).toHaveLength(seqBefore);
+          // A refused key is free to use again, and a draw does not ask for the owner.
+          value(await store.drawHold({ tenant: "t", key: "d", holdId: a.holdId, amount: 5 }));
+          expect(
+            value(
+              await store.commit({
+                tenant: "t",
+                key: "c1",
+                holdId: a.holdId,
+                amount: 25,
+                owner: alice,
+              }),
+            ),
+          ).toMatchObject({ committed: 25, released: 10 });
+          // Once settled, another principal hears hold_not_owned, not the hold's state.
+          expect(
+            await store.release({ tenant: "t", key: "r4", holdId: a.holdId, owner: bob }),
+          ).toMatchObject({ code: "hold_not_owned" });
+          expect(
+            await store.release({ tenant: "t", key: "r5", holdId: a.holdId, owner: alice }),
+          ).toMatchObject({ code: "hold_already_committed" });
+          expect((await store.balances("t")).available.paid).toBe(70);
+        });
+
+        it("lets the owner release, and replays by key with the owner in the fingerprint", async () => {
+          value(await fund("t", 100));
+          const a = value(await owned("a", 30));
+          const r = value(
+            await store.release({ tenant: "t", key: "r", holdId: a.holdId, owner: alice }),
+          );
+          expect(r).toMatchObject({ released: 30 });
+          expect(
+            await store.release({ tenant: "t", key: "r", holdId: a.holdId, owner: alice }),
+          ).toMatchObject({ ok: true, code: "exists", value: r });
+          expect(
+            await store.release({ tenant: "t", key: "r", holdId: a.holdId, owner: bob }),
+          ).toMatchObject({ code: "exists_with_different_request" });
+          expect(await store.release({ tenant: "t", key: "r", holdId: a.holdId })).toMatchObject({
+            code: "exists_with_different_request",
+          });
+          // The same hold request with another owner is another request.
+          expect(await owned("a", 30, bob)).toMatchObject({
+            code: "exists_with_different_request",
+          });
+          expect(await store.holdStatus("t", a.holdId)).toMatchObject({ state: "released" });
+          expect((await store.balances("t")).available.paid).toBe(100);
+        });
+
+        it("settles a hold without an owner for anyone, with or without an owner named", async () => {
+          value(await fund("t", 100));
+          const hold = (key: string) =>
+            store.hold({ tenant: "t", key, amount: 10, drawOrder: ["paid"], ttlMs: MIN });
+          const a = value(await hold("a"));
+          const b = value(await hold("b"));
+          value(
+            await store.commit({ tenant: "t", key: "c", holdId: a.holdId, amount: 4, owner: bob }),
+          );
+          value(await store.release({ tenant: "t", key: "r", holdId: b.holdId }));
+          expect((await store.balances("t")).available.paid).toBe(96);
+        });
+
+        it("expires an owned hold at its TTL like any other, by read or by the sweeper", async () => {
+          value(await fund("t", 100));
+          const a = value(await owned("a", 10));
+          value(await owned("b", 20));
+          clock.tick(MIN);
+          expect(await store.sweep()).toMatchObject({ holdsExpired: 2 });
+          expect(await store.holdStatus("t", a.holdId)).toMatchObject({
+            state: "expired",
+            owner: alice,
+          });
+          expect(
+            await store.release({ tenant: "t", key: "r", holdId: a.holdId, owner: alice }),
+          ).toMatchObject({ code: "hold_expired" });
+          expect((await store.balances("t")).available.paid).toBe(100);
+        });
+      });
+
       it("expires holds by the sweeper without any read of the tenant", async () => {
         value(await fund("t", 100));
         value(
@@ -437,6 +567,7 @@ export function describeStoreContract(factory: StoreFactory): void {
           remaining: 50,
           state: "active",
           expiresAtMs: T0 + MIN,
+          owner: null,
           remainingByClass: { trial: 0, paid: 40, promo: 10, admin: 0 },
         });
         clock.tick(1_000);
@@ -638,6 +769,7 @@ export function describeStoreContract(factory: StoreFactory): void {
           remaining: 0,
           state: "expired",
           expiresAtMs: T0 + MIN,
+          owner: null,
           remainingByClass: { trial: 0, paid: 0, promo: 0, admin: 0 },
         });
         expect(await store.balances("t")).toMatchObject({

@@ -12,7 +12,7 @@ describe("PostgreSQL store", () => {
     const stores = await Promise.all(
       Array.from({ length: 3 }, () => PostgresLedgerStore.open({ connectionString: url })),
     );
-    for (const store of stores) expect(await store.schemaVersion()).toBe(3);
+    for (const store of stores) expect(await store.schemaVersion()).toBe(4);
     await Promise.all(stores.map((s) => s.close()));
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -22,6 +22,7 @@ describe("PostgreSQL store", () => {
         { version: 1, name: "initial" },
         { version: 2, name: "audit-query" },
         { version: 3, name: "hold-draws" },
+        { version: 4, name: "hold-owner" },
       ]);
       await expect(client.query("TRUNCATE entries")).rejects.toThrow(/append-only/);
       await expect(client.query("TRUNCATE audit_records")).rejects.toThrow(/append-only/);
@@ -85,7 +86,7 @@ describe("PostgreSQL store", () => {
       ]);
       const store = await PostgresLedgerStore.open({ connectionString: url });
       try {
-        expect(await store.schemaVersion()).toBe(3);
+        expect(await store.schemaVersion()).toBe(4);
         const { rows } = await client.query(
           "SELECT seq::int, principal, decision_id FROM audit_records ORDER BY seq",
         );

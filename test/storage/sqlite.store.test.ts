@@ -5,7 +5,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock.js";
-import { auditQuery, initial } from "../../src/storage/sqlite/migrations/index.js";
+import { auditQuery, holdDraws, initial } from "../../src/storage/sqlite/migrations/index.js";
 import { SqliteLedgerStore } from "../../src/storage/sqlite/store.js";
 import { insertDerived, v1Expected, v1Records, v1Row } from "./audit-v1-fixture.js";
 
@@ -156,7 +156,7 @@ describe("SQLite store", () => {
     const path = join(dir, "migrate.db");
     for (let i = 0; i < 2; i++) {
       const store = SqliteLedgerStore.open({ path });
-      expect(await store.schemaVersion()).toBe(3);
+      expect(await store.schemaVersion()).toBe(4);
       await store.close();
     }
     const db = new Database(path, { readonly: true });
@@ -164,6 +164,7 @@ describe("SQLite store", () => {
       { version: 1, name: "initial" },
       { version: 2, name: "audit-query" },
       { version: 3, name: "hold-draws" },
+      { version: 4, name: "hold-owner" },
     ]);
     db.close();
   });
@@ -231,7 +232,7 @@ describe("SQLite store", () => {
 
     const store = SqliteLedgerStore.open({ path, clock: new ManualClock(10_000) });
     try {
-      expect(await store.schemaVersion()).toBe(3);
+      expect(await store.schemaVersion()).toBe(4);
       const db = new Database(path);
       const derived = db.prepare("SELECT seq, principal, decision_id FROM audit_records").all();
       expect(derived).toEqual(v1Expected);
@@ -258,7 +259,7 @@ describe("SQLite store", () => {
     }
   });
 
-  it("migrates a version-2 database with holds in every state to version 3, keeping them valid", async () => {
+  it("migrates a version-2 database with holds in every state to version 3 (and on), keeping them valid", async () => {
     const path = join(dir, "v2.db");
     const v2 = new Database(path);
     v2.pragma("journal_mode = WAL");
@@ -293,7 +294,7 @@ describe("SQLite store", () => {
     const clock = new ManualClock(50_000);
     const store = SqliteLedgerStore.open({ path, clock });
     try {
-      expect(await store.schemaVersion()).toBe(3);
+      expect(await store.schemaVersion()).toBe(4);
       const db = new Database(path);
       expect(
         db.prepare("SELECT hold_id, drawn, released FROM holds ORDER BY hold_id").all(),
@@ -324,6 +325,92 @@ describe("SQLite store", () => {
         db.prepare("UPDATE holds SET drawn = amount + 1 WHERE hold_id = 'hld_committed'").run(),
       ).toThrow(/CHECK/);
       db.close();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("migrates a version-3 database with holds to version 4: existing holds have no owner", async () => {
+    const path = join(dir, "v3.db");
+    const v3 = new Database(path);
+    v3.pragma("journal_mode = WAL");
+    v3.exec(
+      "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)",
+    );
+    v3.exec(initial.sql);
+    v3.exec(auditQuery.sql);
+    v3.exec(holdDraws.sql);
+    v3.prepare(
+      "INSERT INTO schema_migrations VALUES (1, 'initial', 0), (2, 'audit-query', 0), (3, 'hold-draws', 0)",
+    ).run();
+    // What version 3 left after: grant 100, two active holds of 30 and 20 (one drawn 5), a
+    // released hold of 10 (posted 95, held 45, grant remaining 50).
+    const parts = (n: number) => JSON.stringify([{ class: "paid", grantId: "grt_1", amount: n }]);
+    v3.exec(`
+      INSERT INTO tenants VALUES ('t', 100000);
+      INSERT INTO balances VALUES ('t', 'paid', 95, 45), ('t', 'trial', 0, 0), ('t', 'promo', 0, 0), ('t', 'admin', 0, 0);
+      INSERT INTO grants VALUES ('grt_1', 't', 'paid', 100, 50, 'active', 0, NULL, 0, 's', NULL, 0);
+      INSERT INTO entries (entry_id, tenant, class, grant_id, transfer_id, kind, amount, ref_entry_id, at_ms)
+        VALUES ('grt_1.0', 't', 'paid', 'grt_1', 'grt_1', 'grant', 100, NULL, 0),
+               ('ent_d.0', 't', 'paid', 'grt_1', 'ent_d', 'debit', -5, NULL, 10);
+      INSERT INTO hold_draws VALUES ('ent_d', 'hld_b', 't', 5, 10);
+    `);
+    const insertHold = v3.prepare(
+      "INSERT INTO holds VALUES (?, 't', ?, ?, '[\"paid\"]', ?, 0, 100000, ?, ?, ?)",
+    );
+    insertHold.run("hld_a", 30, parts(30), "active", null, 0, null);
+    insertHold.run("hld_b", 20, parts(20), "active", null, 5, null);
+    insertHold.run("hld_r", 10, parts(10), "released", 20, 0, 10);
+    v3.close();
+
+    const store = SqliteLedgerStore.open({ path, clock: new ManualClock(50_000) });
+    try {
+      expect(await store.schemaVersion()).toBe(4);
+      const db = new Database(path, { readonly: true });
+      expect(db.prepare("SELECT hold_id, owner FROM holds ORDER BY hold_id").all()).toEqual([
+        { hold_id: "hld_a", owner: null },
+        { hold_id: "hld_b", owner: null },
+        { hold_id: "hld_r", owner: null },
+      ]);
+      db.close();
+      expect(await store.checkInvariants()).toEqual({ ok: true, problems: [] });
+      expect(await store.holdStatus("t", "hld_b")).toMatchObject({
+        owner: null,
+        drawn: 5,
+        remaining: 15,
+        state: "active",
+      });
+      // No owner: settled by anyone, named or not, as before.
+      expect(
+        await store.commit({
+          tenant: "t",
+          key: "c",
+          holdId: "hld_a",
+          amount: 10,
+          owner: "user:x:y",
+        }),
+      ).toMatchObject({ ok: true, value: { committed: 10, released: 20 } });
+      expect(await store.release({ tenant: "t", key: "r", holdId: "hld_b" })).toMatchObject({
+        ok: true,
+        value: { released: 15 },
+      });
+      // New holds carry their owner.
+      const h = await store.hold({
+        tenant: "t",
+        key: "h",
+        amount: 10,
+        drawOrder: ["paid"],
+        ttlMs: 60_000,
+        owner: "user:x:y",
+      });
+      if (!h.ok) throw new Error(h.code);
+      expect(await store.holdStatus("t", h.value.holdId)).toMatchObject({ owner: "user:x:y" });
+      expect(await store.release({ tenant: "t", key: "r2", holdId: h.value.holdId })).toEqual({
+        ok: false,
+        code: "hold_not_owned",
+      });
+      expect(await store.balances("t")).toMatchObject({ posted: { paid: 85 }, held: { paid: 10 } });
+      expect(await store.checkInvariants()).toEqual({ ok: true, problems: [] });
     } finally {
       await store.close();
     }

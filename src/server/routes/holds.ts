@@ -1,5 +1,6 @@
 /** Settling holds: commit the actual cost (the rest is released) or release it all. */
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
+import { principalKey } from "../../decision/owner.js";
 import { CreditgateError } from "../../errors.js";
 import type { VerifiedPrincipal } from "../../identity/index.js";
 import { apiRoutes } from "../api.js";
@@ -18,7 +19,10 @@ interface HoldParams {
   readonly id: string;
 }
 
-/** Holds are settled by the product that placed them; a task spends its own hold by deciding. */
+/**
+ * Holds are settled by the principal that placed them (the ledger checks the owner); a task
+ * spends its own hold by deciding.
+ */
 function settlerOf(request: FastifyRequest): VerifiedPrincipal {
   const principal = principalOf(request);
   if (principal.kind === "task") {
@@ -41,6 +45,7 @@ export const holdRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
         key: requiredIdempotencyKey(request),
         holdId: id,
         amount,
+        owner: principalKey(principal),
         audit: actorContext(principal, request),
       });
       if (!outcome.ok) throw ledgerRefusal(outcome.code);
@@ -65,6 +70,7 @@ export const holdRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
         // Releasing is naturally idempotent; a missing key is the hold's own.
         key: idempotencyKey(request) ?? internalKey("release", id),
         holdId: id,
+        owner: principalKey(principal),
         audit: actorContext(principal, request),
       });
       if (!outcome.ok) throw ledgerRefusal(outcome.code);

@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import type { FastifyPluginAsync } from "fastify";
 import { canonicalize } from "../../audit/canonical.js";
 import { toRfc3339 } from "../../clock.js";
+import { principalKey } from "../../decision/owner.js";
 import { CreditgateError } from "../../errors.js";
 import type { VerifiedPrincipal } from "../../identity/index.js";
 import { attenuate } from "../../tasks/attenuate.js";
@@ -120,11 +121,14 @@ export const taskRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
           message: "a task is completed with its own credential",
         });
       }
-      const { holdId } = principal.task;
+      const { holdId, parent } = principal.task;
       const released = await deps.store.release({
         tenant: principal.tenant,
         key: internalKey("task-complete", id),
         holdId,
+        // The parent's decision placed the hold, so it is the parent's: settled as the parent
+        // the signed credential names.
+        owner: principalKey(parent),
         audit: actorContext(principal, request),
       });
       if (

@@ -1,12 +1,13 @@
 /** Versioned migrations, applied at start-up under an advisory lock so instances do not race. */
 import type pg from "pg";
 import { CreditgateError } from "../../errors.js";
-import { auditQuery, holdDraws, initial } from "./migrations/index.js";
+import { auditQuery, holdDraws, holdOwner, initial } from "./migrations/index.js";
 
 export const postgresMigrations: readonly { version: number; name: string; sql: string }[] = [
   initial,
   auditQuery,
   holdDraws,
+  holdOwner,
 ];
 
 const migrationLockKey = 0x6372_6764; // "crgd"

@@ -417,7 +417,7 @@ export class PostgresTx implements LedgerTx {
       insert(
         "hi",
         `INSERT INTO holds (hold_id, tenant, amount, parts, draw_order, state, created_at_ms, expires_at_ms, resolved_at_ms,
-           drawn, released)
+           drawn, released, owner)
          SELECT * FROM unnest(${arg(
            h.map((x) => x.holdId),
            "text",
@@ -455,6 +455,9 @@ export class PostgresTx implements LedgerTx {
            )}, ${arg(
              h.map((x) => x.released),
              "bigint",
+           )}, ${arg(
+             h.map((x) => x.owner),
+             "text",
            )})`,
       );
     }

@@ -116,7 +116,7 @@ export class SqliteStatements {
     );
     this.insertHold = db.prepare(
       `INSERT INTO holds (hold_id, tenant, amount, parts, draw_order, state, created_at_ms, expires_at_ms,
-       resolved_at_ms, drawn, released) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       resolved_at_ms, drawn, released, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     // Compare-and-set on state and drawn: a draw or resolution elsewhere fails this batch.
     this.updateHold = db.prepare(
@@ -294,6 +294,7 @@ export class SqliteTx implements LedgerTx {
         h.resolvedAtMs,
         h.drawn,
         h.released,
+        h.owner,
       );
     }
     for (const h of c.holdUpdates) {
