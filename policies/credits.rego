@@ -18,7 +18,9 @@ draw_order := [c |
 ]
 
 # How far below zero each paying class may go for this decision (only classes in the order).
+# A task spends only its own hold: the balances it is shown are what is left of it, never more.
 overdraft[c] := n if {
+	kind != "task"
 	some c in draw_order
 	n := plan.overdraft[c]
 	int_in(n, 1, max_amount)

@@ -69,6 +69,13 @@ test_no_overdraft_on_trial if {
 	d.reasons == [{"code": "INSUFFICIENT_CREDITS", "message": "needs 10, trial, promo can pay 9"}]
 }
 
+test_no_overdraft_for_tasks if {
+	task := {"kind": "task", "id": "tsk_1", "scopes": ["prompt.submit"]}
+	d := decide({"principal": task, "balances": {"paid": 9}})
+	d.reasons == [{"code": "INSUFFICIENT_CREDITS", "message": "needs 10, trial, promo, paid can pay 9"}]
+	decide({"principal": task, "balances": {"paid": 10}}).obligations.overdraft == {}
+}
+
 test_overdraft_obligation_only_for_paying_classes if {
 	d := decide({"balances": {"promo": 10}}) with data.plans.pro.draw_order as ["trial", "promo"]
 	d.allow == true
