@@ -71,6 +71,8 @@ interface Enforcement {
   readonly limits: VelocityLimits;
   /** The hold a task principal spends from; undefined for users and workloads. */
   readonly taskHoldId: string | undefined;
+  /** Whether that hold was active when the decision read it. */
+  readonly taskHoldActive: boolean;
 }
 
 const taskEnded: Reason = {
@@ -125,11 +127,13 @@ export class DecisionEngine {
     // A task sees, and can spend, only what is left of its own hold.
     const taskHoldId = principal.kind === "task" ? principal.task?.holdId : undefined;
     let balances = snapshot.balances.available;
+    let taskHoldActive = false;
     if (principal.kind === "task") {
       const hold =
         taskHoldId === undefined
           ? null
           : await this.#store.holdStatus(principal.tenant, taskHoldId);
+      taskHoldActive = hold?.state === "active";
       balances = hold?.state === "active" ? hold.remainingByClass : zeroAmounts();
     }
     const input: DecisionInput = {
@@ -154,11 +158,6 @@ export class DecisionEngine {
       // Fail closed: a policy that cannot answer denies, with the failure's own code.
       result = deny([{ code: error.code, message: error.message }]);
     }
-    // A task cannot overdraw its hold, so the plan's overdraft does not apply to it.
-    if (principal.kind === "task" && result.obligations.overdraft !== undefined) {
-      const { overdraft: _overdraft, ...obligations } = result.obligations;
-      result = { ...result, obligations };
-    }
     const decisionId = newId("decision", nowMs);
     if (dryRun) {
       return {
@@ -175,6 +174,7 @@ export class DecisionEngine {
       decisionId,
       limits: velocityLimits(evaluator.data, principal.plan),
       taskHoldId,
+      taskHoldActive,
     };
     if (principal.kind === "task") return this.#enforceTask(result, enforcement);
     return this.#enforce(result, enforcement);
@@ -187,8 +187,7 @@ export class DecisionEngine {
     if (e.taskHoldId === undefined) return this.#recordOnly(deny([taskEnded]), e, 0, 0);
     if (result.cost === 0) {
       // Free actions too end with the task: its hold must still be active.
-      const hold = await this.#store.holdStatus(e.request.principal.tenant, e.taskHoldId);
-      if (hold?.state !== "active") return this.#recordOnly(deny([taskEnded]), e, 0, 0);
+      if (!e.taskHoldActive) return this.#recordOnly(deny([taskEnded]), e, 0, 0);
       return this.#recordOnly(result, e, 0, steps);
     }
     const shape = template(result, e.input, e.evaluator, e.decisionId, false);

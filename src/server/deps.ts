@@ -5,7 +5,6 @@ import type { IdentityVerifier } from "../identity/index.js";
 import type { OpResult } from "../ledger/codes.js";
 import type { LedgerStore } from "../ledger/port.js";
 import type { RevokeRequest, RevokeValue } from "../ledger/types.js";
-import type { RevocationIndex } from "../service/revocations.js";
 import type { TaskCredentials } from "../tasks/index.js";
 import type { ServiceMetrics } from "./metrics.js";
 import type { AuthFailure } from "./plugins/auth.js";
@@ -14,8 +13,7 @@ export interface AppDeps {
   readonly engine: DecisionEngine;
   readonly store: LedgerStore;
   readonly identity: IdentityVerifier;
-  readonly policy: PolicySource & { readonly digest?: string };
-  readonly revocations: RevocationIndex;
+  readonly policy: PolicySource;
   readonly metrics: ServiceMetrics;
   readonly clock: Clock;
   /** Task credentials (keys for /.well-known/jwks.json, the signer); absent: none are issued. */

@@ -33,7 +33,7 @@ import { revoke } from "./revoke.js";
 
 export interface CoreOptions {
   readonly clock?: Clock;
-  /** Use this store instead of opening the configured one (closed with the core). */
+  /** Use this store instead of opening the configured one (closed with the core once started). */
   readonly store?: LedgerStore;
   /** Where relative `jwks_file` paths in issuer configuration start from. */
   readonly baseDir?: string;

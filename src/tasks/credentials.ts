@@ -9,13 +9,16 @@ import { type SignedTaskToken, signTaskToken, type TaskTokenRequest } from "./to
 export interface TaskCredentials {
   /** The task key set: published keys, rotation; also resolves task tokens' kids. */
   readonly keys: TaskKeyStore;
-  /** Signs a task token at the clock's now, with the key that signs then. */
-  sign(request: TaskTokenRequest): Promise<SignedTaskToken>;
+  /**
+   * Signs a task token issued at `issuedAtMs` (default the clock's now), with the key that signs
+   * then. A retried task creation passes the original instant, so it gets the same claims.
+   */
+  sign(request: TaskTokenRequest, issuedAtMs?: number): Promise<SignedTaskToken>;
 }
 
 export function taskCredentials(keys: TaskKeyStore, clock: Clock): TaskCredentials {
   return {
     keys,
-    sign: (request) => signTaskToken(keys, request, clock.nowMs()),
+    sign: (request, issuedAtMs) => signTaskToken(keys, request, issuedAtMs ?? clock.nowMs()),
   };
 }

@@ -295,6 +295,35 @@ describe("failures", () => {
     );
   });
 
+  it("denies a task with TASK_BUDGET_EXCEEDED when a concurrent draw took its budget first", async () => {
+    await grant("paid", 1_000);
+    const hold = await store.hold({
+      tenant: "acme",
+      key: "task-hold",
+      amount: 50,
+      drawOrder: ["paid"],
+      ttlMs: 60_000,
+    });
+    if (!hold.ok) throw new Error("hold refused");
+    const holdId = hold.value.holdId;
+    const task = principal({
+      kind: "task",
+      id: "tsk_1",
+      scopes: ["prompt.submit"],
+      task: { id: "tsk_1", holdId, budget: 50, parent: { id: "usr_1", kind: "user", issuer: "i" } },
+    });
+    // Another decision of the same task draws after this one read what was left.
+    const racing = intercept(store, {
+      drawHold: async (req) => {
+        await store.drawHold({ tenant: "acme", key: "other", holdId, amount: 45 });
+        return store.drawHold(req);
+      },
+    });
+    const answer = await engineOn(racing).decide(request({ type: "prompt.submit" }, "k", task));
+    expect(answer).toMatchObject({ allow: false, reasons: [{ code: "TASK_BUDGET_EXCEEDED" }] });
+    expect(await store.holdStatus("acme", holdId)).toMatchObject({ drawn: 45, remaining: 5 });
+  });
+
   it("charges neither an agent task's fee nor its hold when the pair does not fit, and replays the deny", async () => {
     await grant("paid", 5_500);
     const racing = intercept(store, {

@@ -148,7 +148,8 @@ describe("spending under a task", () => {
     expect(answers.slice(0, 20).every((a) => a.allow && a.cost === 50)).toBe(true);
     expect(answers[19]?.balances.paid).toBe(0);
     expect(answers[20]?.allow).toBe(false);
-    expect(answers[20]?.reasons.map((r) => r.code)).toContain("TASK_BUDGET_EXCEEDED");
+    // The policy is shown only what is left of the task's hold, with no overdraft.
+    expect(answers[20]?.reasons.map((r) => r.code)).toContain("INSUFFICIENT_CREDITS");
     const tenant = await svc.service.store.balances("acme");
     expect(tenant.available.paid).toBeGreaterThan(90_000);
     expect(await svc.service.store.holdStatus("acme", task.hold_id)).toMatchObject({
@@ -161,7 +162,7 @@ describe("spending under a task", () => {
     const task = await createTask();
     const answer = (await decide(task.token, search)).body as Decision & { obligations: object };
     expect(answer.allow).toBe(true);
-    expect(answer.obligations).not.toHaveProperty("overdraft");
+    expect(answer.obligations).toEqual({ overdraft: {} });
   });
 
   it("stops a task when the principal that started it is revoked", async () => {
@@ -190,7 +191,7 @@ describe("spending under a task", () => {
     expect((await decide(task.token, search)).status).toBe(401);
   });
 
-  it("refuses a task credential on the hold routes, and ends free actions with the hold", async () => {
+  it("refuses a task credential on the hold routes", async () => {
     const task = await createTask();
     for (const verb of ["commit", "release"]) {
       const res = await svc.request("POST", `/v1/holds/${task.hold_id}/${verb}`, {
@@ -200,17 +201,25 @@ describe("spending under a task", () => {
       });
       expect(res.status).toBe(403);
     }
-    // The parent releases the hold: the task's credential is still valid, but it spends nothing,
-    // not even on a free action.
+    // The parent releases the hold: the task's credential is still valid, but spends nothing.
     const released = await svc.request("POST", `/v1/holds/${task.hold_id}/release`, {
       token: user,
       body: {},
     });
     expect(released.status).toBe(200);
-    const free = (await decide(task.token, { type: "tool.call", tool: "web.search", units: {} }))
-      .body as Decision;
-    expect(free.allow).toBe(false);
-    expect(free.reasons.map((r) => r.code)).toContain("TASK_ENDED");
+    expect(((await decide(task.token, search)).body as Decision).allow).toBe(false);
+  });
+
+  it("ends even free actions with the task's hold", async () => {
+    const res = await startTask({ budget: 100, actions: ["model.infer"] }, "free-task");
+    const task = (res.body as { task: Task }).task;
+    const free = { type: "model.infer", model: "llama-3-8b", units: { max_output_tokens: 0 } };
+    const before = (await decide(task.token, free)).body as Decision;
+    expect(before).toMatchObject({ allow: true, cost: 0 });
+    await svc.request("POST", `/v1/holds/${task.hold_id}/release`, { token: user, body: {} });
+    const after = (await decide(task.token, free)).body as Decision;
+    expect(after.allow).toBe(false);
+    expect(after.reasons.map((r) => r.code)).toEqual(["TASK_ENDED"]);
   });
 
   it("keeps a task within its scopes", async () => {

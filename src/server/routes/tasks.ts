@@ -13,7 +13,6 @@ import { principalKey } from "../../decision/owner.js";
 import { CreditgateError } from "../../errors.js";
 import type { VerifiedPrincipal } from "../../identity/index.js";
 import { attenuate } from "../../tasks/attenuate.js";
-import { signTaskToken } from "../../tasks/index.js";
 import { apiRoutes } from "../api.js";
 import type { AppDeps } from "../deps.js";
 import { internalKey } from "../internal-keys.js";
@@ -78,8 +77,7 @@ export const taskRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
         throw new CreditgateError("INTERNAL", { message: "the task's hold is missing" });
       // Issued so that it expires with its hold; on a retry the same claims are signed again.
       const expiresAtSeconds = Math.floor(hold.expiresAtMs / 1_000);
-      const signed = await signTaskToken(
-        credentials.keys,
+      const signed = await credentials.sign(
         {
           taskId,
           tenant: parent.tenant,
