@@ -7,6 +7,7 @@
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parse } from "yaml";
+import { isMaskablePath, maskablePaths } from "../audit/maskable.js";
 import { CreditgateError } from "../errors.js";
 import { packageRoot } from "../paths.js";
 import { formatViolations, type SchemaViolation, validate } from "../schema-registry.js";
@@ -29,7 +30,7 @@ export const defaultConfig: Config = {
     watch: true,
   },
   identity: { issuers: [], dev_issuer: true },
-  audit: { mask_fields: [] },
+  audit: { mask_fields: [], pseudonym_key_file: "data/pseudonym-key" },
   holds: { default_ttl_ms: 300_000 },
   tasks: {
     keys_file: "data/task-keys.json",
@@ -91,6 +92,22 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/** Every `audit.mask_fields` entry that is not a maskable path, named (the schema checks shape). */
+function maskViolations(merged: { [key: string]: Json }): SchemaViolation[] {
+  const fields = isObject(merged.audit) ? merged.audit.mask_fields : undefined;
+  if (!Array.isArray(fields)) return [];
+  const out: SchemaViolation[] = [];
+  fields.forEach((field, index) => {
+    if (typeof field === "string" && !isMaskablePath(field)) {
+      out.push({
+        path: `/audit/mask_fields/${index}`,
+        message: `"${field}" is not a maskable path (one of ${maskablePaths.join(", ")})`,
+      });
+    }
+  });
+  return out;
 }
 
 export interface LoadConfigOptions {
@@ -159,7 +176,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
     merged.store.postgres.pool_size = 10;
   }
 
-  violations.push(...validate("config", merged));
+  violations.push(...validate("config", merged), ...maskViolations(merged));
   if (violations.length > 0) {
     throw new CreditgateError("CONFIG_INVALID", {
       message: `configuration is invalid${file ? ` (${file})` : ""}: ${formatViolations(violations)}`,
@@ -184,6 +201,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
       public_key: at(config.policy.public_key),
     },
     tasks: { ...config.tasks, keys_file: at(config.tasks.keys_file) },
+    audit: { ...config.audit, pseudonym_key_file: at(config.audit.pseudonym_key_file) },
   };
   return deepFreeze(resolved);
 }

@@ -37,12 +37,18 @@ export interface TasksConfig {
   readonly key_publish_lead_seconds: number;
 }
 
+export interface AuditConfig {
+  /** Each one of `maskablePaths` (src/audit/maskable.ts). */
+  readonly mask_fields: readonly string[];
+  readonly pseudonym_key_file: string;
+}
+
 export interface Config {
   readonly server: ServerConfig;
   readonly store: StoreConfig;
   readonly policy: PolicyConfig;
   readonly identity: IdentityConfig;
-  readonly audit: { readonly mask_fields: readonly string[] };
+  readonly audit: AuditConfig;
   readonly holds: { readonly default_ttl_ms: number };
   readonly tasks: TasksConfig;
 }

@@ -8,16 +8,29 @@
 import { createHash } from "node:crypto";
 import type { JsonValue } from "../audit/canonical.js";
 import { canonicalize } from "../audit/canonical.js";
+import type { Pseudonyms } from "../audit/pseudonym.js";
 import { type Clock, systemClock, toRfc3339 } from "../clock.js";
 import { CreditgateError, isCreditgateError } from "../errors.js";
 import { newId } from "../ids.js";
 import type { OpResult } from "../ledger/codes.js";
 import type { LedgerStore } from "../ledger/port.js";
-import { type AuditContext, type CreditClass, type Floors, zeroAmounts } from "../ledger/types.js";
+import {
+  type AuditContext,
+  type CreditClass,
+  type Floors,
+  type RecordOutcome,
+  zeroAmounts,
+} from "../ledger/types.js";
 import type { PolicyEvaluator } from "../policy/evaluator.js";
 import type { DecisionInput, DecisionResult, Reason } from "../policy/types.js";
 import { principalKey } from "./owner.js";
-import { finalize, type ReplayContext, replayDecision } from "./replay.js";
+import {
+  type DecisionReplay,
+  finalize,
+  replayDecision,
+  replayOf,
+  requestDigest,
+} from "./replay.js";
 import type { DecideRequest, DecisionResponse } from "./types.js";
 import { type UsagePlan, usageIncrements, usageInput, usageKeys, usagePlan } from "./usage.js";
 import { tightestWindow, type VelocityLimits, velocityDeny, velocityLimits } from "./velocity.js";
@@ -32,6 +45,11 @@ export interface DecisionEngineOptions {
   readonly store: LedgerStore;
   readonly clock?: Clock;
   readonly holdTtlMs: number;
+  /**
+   * Keys the principal and token ids kept outside the audit trail (usage counter scopes, the
+   * requester digest of an idempotency record), so no table holds them raw.
+   */
+  readonly pseudonyms: Pseudonyms;
   /** Called once per answered decision, for metrics; never throws into the flow. */
   readonly observe?: (response: DecisionResponse, elapsedMs: number) => void;
 }
@@ -111,8 +129,13 @@ export class DecisionEngine {
 
     const evaluator = this.#options.policy.current;
     const nowMs = this.#clock.nowMs();
+    const pseudonyms = this.#options.pseudonyms;
     const plan = usagePlan(
-      { tenant: principal.tenant, principalId: principal.id, keyId: principal.jti ?? principal.id },
+      {
+        tenant: principal.tenant,
+        principalId: pseudonyms.of(principal.id),
+        keyId: pseudonyms.of(principal.jti ?? principal.id),
+      },
       action,
     );
     const snapshot = await this.#store.snapshot(
@@ -121,7 +144,7 @@ export class DecisionEngine {
       dryRun ? undefined : key,
     );
     if (snapshot.prior !== undefined && snapshot.prior !== null) {
-      return replayDecision(this.#store, { principal, action }, snapshot.prior);
+      return replayDecision(pseudonyms, { principal, action }, snapshot.prior);
     }
 
     // A task sees, and can spend, only what is left of its own hold.
@@ -197,9 +220,9 @@ export class DecisionEngine {
       holdId: e.taskHoldId,
       amount: result.cost,
       usage: usageIncrements(e.plan, result.cost, steps, e.limits),
-      audit: auditContext(shape, result, e),
+      record: this.#recorder(shape, result, e),
     });
-    if (drawn.ok && drawn.code === "ok") return finalize(shape, undefined, drawn.value.parts);
+    if (drawn.ok && drawn.code === "ok") return sent(drawn.value);
     if (drawn.ok) return this.#replay(e);
     switch (drawn.code) {
       case "exists_with_different_request":
@@ -256,7 +279,7 @@ export class DecisionEngine {
     if (debitAmount === 0 && result.hold === 0) return this.#recordOnly(result, e, 0, steps);
 
     const shape = template(result, e.input, e.evaluator, e.decisionId, true);
-    const audit = auditContext(shape, result, e);
+    const record = this.#recorder(shape, result, e);
     const drawOrder = result.draw_order;
     const floors = floorsFrom(result);
     if (result.hold === 0) {
@@ -267,11 +290,11 @@ export class DecisionEngine {
         drawOrder,
         floors,
         usage,
-        audit,
+        record,
       });
       if (!debit.ok) return this.#refused(debit, result, e);
       if (debit.code === "exists") return this.#replay(e);
-      return finalize(shape, undefined, debit.value.parts);
+      return sent(debit.value);
     }
     // A hold, with the fee (if any) debited in the same ledger operation: both or neither.
     const hold = await this.#store.hold({
@@ -285,14 +308,11 @@ export class DecisionEngine {
       // Only the principal that placed the hold settles it (a task's: its parent).
       owner: principalKey(request.principal),
       usage,
-      audit,
+      record,
     });
     if (!hold.ok) return this.#refused(hold, result, e);
     if (hold.code === "exists") return this.#replay(e);
-    return finalize(shape, hold.value.holdId, [
-      ...(hold.value.fee?.parts ?? []),
-      ...hold.value.parts,
-    ]);
+    return sent(hold.value);
   }
 
   /** A deny, or an allow without a ledger effect: one audit record carrying the response. */
@@ -307,9 +327,9 @@ export class DecisionEngine {
       tenant: e.request.principal.tenant,
       key: e.key,
       usage: usageIncrements(e.plan, credits, steps),
-      audit: auditContext(shape, result, e),
+      record: this.#recorder(shape, result, e),
     });
-    if (recorded.ok && recorded.code === "ok") return shape;
+    if (recorded.ok && recorded.code === "ok") return sent(recorded.value);
     return this.#replay(e);
   }
 
@@ -337,11 +357,34 @@ export class DecisionEngine {
     const prior = (await this.#store.idempotencyRecords(tenant, [e.key])).get(e.key);
     if (prior === undefined) throw new CreditgateError("IDEMPOTENCY_IN_PROGRESS");
     return replayDecision(
-      this.#store,
+      this.#options.pseudonyms,
       { principal: e.request.principal, action: e.request.action },
       prior,
     );
   }
+
+  /**
+   * Run by the ledger inside the operation, once it knows what it took: the response as it will
+   * be sent goes into the audit record and, with the requester digest, the idempotency record.
+   */
+  #recorder(shape: DecisionResponse, result: DecisionResult, e: Enforcement): RecordOutcome {
+    const digest = requestDigest(this.#options.pseudonyms, e.request.principal, e.request.action);
+    return (outcome) => {
+      const response = finalize(shape, outcome);
+      const replay: DecisionReplay = { request_digest: digest, response };
+      return {
+        audit: auditContext(response, result, e),
+        replay: replay as unknown as JsonValue,
+      };
+    };
+  }
+}
+
+/** The response a fresh decision's ledger value recorded: what is sent is what was recorded. */
+function sent(value: unknown): DecisionResponse {
+  const replay = replayOf(value);
+  if (replay === undefined) throw new TypeError("a decision's ledger value carries its replay");
+  return replay.response;
 }
 
 /**
@@ -391,6 +434,6 @@ function auditContext(
     bundle_digest: e.evaluator.digest,
     input_digest: sha256(canonicalize(e.input as unknown as JsonValue)),
     response,
-  } satisfies ReplayContext & Record<string, unknown>;
+  };
   return context as unknown as AuditContext;
 }

@@ -66,7 +66,9 @@ import {
   type HoldStatus,
   type HoldValue,
   type IdempotencyRecord,
+  type Outcome,
   type Part,
+  type RecordOutcome,
   type ReleaseRequest,
   type ReleaseValue,
   type ReverseRequest,
@@ -122,12 +124,19 @@ type Op =
   | "decision";
 
 /**
- * sha256 of the canonical request (tenant and key included, the audit context left out: it is
- * metadata, and a retry may carry a new decision id). Compared only for the same (tenant, key);
+ * sha256 of the canonical request (tenant and key included, the audit context and `record` left
+ * out: they are metadata, and a retry may carry a new decision id). Compared only for the same (tenant, key);
  * it also seeds the ids the operation creates, so one hash serves both.
  */
 export function requestFingerprint(op: Op, request: object): string {
-  const { audit: _audit, ...rest } = request as { audit?: unknown };
+  const {
+    audit: _audit,
+    record: _record,
+    ...rest
+  } = request as {
+    audit?: unknown;
+    record?: unknown;
+  };
   return createHash("sha256")
     .update(canonicalize({ op, request: rest }))
     .digest("hex");
@@ -313,6 +322,8 @@ export class LedgerEngine {
       if (limited !== null) return limited;
       const plan = planDraw(req.amount, req.drawOrder, this.#drawClasses(ts), req.floors);
       if (!plan.ok) return plan.code;
+      // Before any mutation: a bad recording is a TypeError that must leave no trace.
+      const recording = recordingOf(req, { parts: plan.parts });
       const now = this.#nowMs;
       const transferId = opId("entry", now, fingerprint);
       for (const part of plan.parts) {
@@ -326,9 +337,16 @@ export class LedgerEngine {
         amount: req.amount,
         draw_order: [...req.drawOrder],
         parts: partsJson(plan.parts),
-        context: req.audit ?? null,
+        context: recording.context,
       });
-      return { transferId, amount: req.amount, parts: plan.parts, atMs: now, auditSeq };
+      return {
+        transferId,
+        amount: req.amount,
+        parts: plan.parts,
+        atMs: now,
+        auditSeq,
+        ...recording.replay,
+      };
     });
   }
 
@@ -369,6 +387,7 @@ export class LedgerEngine {
         drawn: 0,
         released: null,
       };
+      const recording = recordingOf(req, { parts: plan.parts, holdId: hold.holdId });
       let feeValue: HoldValue["fee"];
       if (fee > 0) {
         const transferId = opId("entry", now, fingerprint);
@@ -404,7 +423,7 @@ export class LedgerEngine {
         expires_at_ms: hold.expiresAtMs,
         draw_order: [...req.drawOrder],
         parts: partsJson(holdParts),
-        context: req.audit ?? null,
+        context: recording.context,
       });
       return {
         holdId: hold.holdId,
@@ -413,6 +432,7 @@ export class LedgerEngine {
         expiresAtMs: hold.expiresAtMs,
         auditSeq,
         ...(feeValue === undefined ? {} : { fee: feeValue }),
+        ...recording.replay,
       };
     });
   }
@@ -505,6 +525,7 @@ export class LedgerEngine {
       const limited = await this.#usageLimit(req.tenant, req.usage);
       if (limited !== null) return limited;
       const { taken } = splitParts(remainingParts(hold.parts, hold.drawn), req.amount);
+      const recording = recordingOf(req, { parts: taken });
       const now = this.#nowMs;
       const transferId = opId("entry", now, fingerprint);
       hold.drawn += req.amount;
@@ -528,7 +549,7 @@ export class LedgerEngine {
         amount: req.amount,
         remaining,
         parts: partsJson(taken),
-        context: req.audit ?? null,
+        context: recording.context,
       });
       return {
         transferId,
@@ -537,6 +558,7 @@ export class LedgerEngine {
         parts: taken,
         remaining,
         auditSeq,
+        ...recording.replay,
       };
     });
   }
@@ -652,13 +674,16 @@ export class LedgerEngine {
   async recordDecision(req: DecisionRequest): Promise<OpResult<DecisionValue>> {
     this.#assertKeyed(req);
     checkUsage(req.usage);
+    if (req.audit === undefined && req.record === undefined)
+      throw new TypeError("a decision record needs an audit context or a record callback");
     return this.#idempotent("decision", req, null, async () => {
       this.#addUsage(req.tenant, req.usage);
+      const recording = recordingOf(req, { parts: [] });
       const auditSeq = this.#append("decision", req.tenant, this.#nowMs, {
         key: req.key,
-        context: req.audit,
+        context: recording.context,
       });
-      return { auditSeq };
+      return { auditSeq, ...recording.replay };
     });
   }
 
@@ -843,10 +868,12 @@ export class LedgerEngine {
 
   // --- internals ---------------------------------------------------------------------------
 
-  #assertKeyed(req: { tenant: unknown; key: unknown; audit?: unknown }): void {
+  #assertKeyed(req: { tenant: unknown; key: unknown; audit?: unknown; record?: unknown }): void {
     assertIdentifier(req.tenant, "tenant");
     assertIdentifier(req.key, "key");
     if (req.audit !== undefined) assertContext(req.audit, "audit context");
+    if (req.record !== undefined && typeof req.record !== "function")
+      throw new TypeError("record must be a function");
   }
 
   /** Same key and request: the original result; same key, other request: a conflict. */
@@ -1260,6 +1287,23 @@ export class LedgerEngine {
 }
 
 /** Caller context carried into a record: a plain object, canonical JSON, bounded in size. */
+/**
+ * The audit context and the replay value of an operation: from its `record` callback when it has
+ * one (checked like any context), else its plain `audit` context and no replay.
+ */
+function recordingOf(
+  req: { readonly audit?: AuditContext; readonly record?: RecordOutcome },
+  outcome: Outcome,
+): { context: AuditContext | null; replay: { replay?: JsonValue } } {
+  if (req.record === undefined) return { context: req.audit ?? null, replay: {} };
+  const recording = req.record(outcome);
+  assertContext(recording.audit, "recorded audit context");
+  if (Buffer.byteLength(canonicalize(recording.replay)) > limits.auditContextBytesMax) {
+    throw new TypeError(`recorded replay exceeds ${limits.auditContextBytesMax} bytes`);
+  }
+  return { context: recording.audit, replay: { replay: recording.replay } };
+}
+
 function assertContext(value: unknown, name: string): void {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new TypeError(`${name} must be an object`);

@@ -37,6 +37,28 @@ export interface UsageCounter extends UsageKey {
 /** Caller metadata written into the effect's audit record (decision id, policy revision, ...). */
 export type AuditContext = { readonly [key: string]: JsonValue };
 
+/**
+ * What an operation took, handed to its `record` callback: the parts drawn (an agent task's fee
+ * first, then the hold's), and the hold it placed, if any.
+ */
+export interface Outcome {
+  readonly parts: readonly Part[];
+  readonly holdId?: string;
+}
+
+/**
+ * What a caller records with an operation, computed inside it from its outcome, so the audit
+ * record and the idempotency record say what the caller answers: the audit context (replacing
+ * `audit`), and `replay`, kept with the idempotency record (the value's `replay`) so a retry is
+ * answered without reading the audit trail, whatever masking did to it. Must be pure: a batch
+ * that is retried runs it again.
+ */
+export interface Recording {
+  readonly audit: AuditContext;
+  readonly replay: JsonValue;
+}
+export type RecordOutcome = (outcome: Outcome) => Recording;
+
 interface Keyed {
   readonly tenant: string;
   /** Idempotency key, scoped to the tenant. */
@@ -60,6 +82,7 @@ export interface DebitRequest extends Keyed {
   readonly drawOrder: readonly CreditClass[];
   readonly floors?: Floors;
   readonly usage?: readonly UsageIncrement[];
+  readonly record?: RecordOutcome;
 }
 
 export interface HoldRequest extends DebitRequest {
@@ -92,6 +115,7 @@ export interface DrawHoldRequest extends Keyed {
   readonly holdId: string;
   readonly amount: number;
   readonly usage?: readonly UsageIncrement[];
+  readonly record?: RecordOutcome;
 }
 
 export interface ReleaseRequest extends Keyed {
@@ -119,8 +143,10 @@ export interface RevokeRequest extends Keyed {
 
 /** An audit-only record (a deny, or any decision without a ledger effect). */
 export interface DecisionRequest extends Keyed {
-  readonly audit: AuditContext;
+  /** Required unless `record` gives it. */
+  readonly audit?: AuditContext;
   readonly usage?: readonly UsageIncrement[];
+  readonly record?: RecordOutcome;
 }
 
 export const eventKinds = ["policy", "auth"] as const;
@@ -159,6 +185,8 @@ export interface DebitValue {
   readonly parts: readonly Part[];
   readonly atMs: number;
   readonly auditSeq: number;
+  /** The request's `record(...).replay`, when it had one. */
+  readonly replay?: JsonValue;
 }
 export interface HoldValue {
   readonly holdId: string;
@@ -173,6 +201,8 @@ export interface HoldValue {
     readonly amount: number;
     readonly parts: readonly Part[];
   };
+  /** The request's `record(...).replay`, when it had one. */
+  readonly replay?: JsonValue;
 }
 export interface CommitValue {
   readonly transferId: string;
@@ -191,6 +221,8 @@ export interface DrawHoldValue {
   /** What the hold still reserves after this draw. */
   readonly remaining: number;
   readonly auditSeq: number;
+  /** The request's `record(...).replay`, when it had one. */
+  readonly replay?: JsonValue;
 }
 export interface ReleaseValue {
   readonly holdId: string;
@@ -210,6 +242,8 @@ export interface RevokeValue {
 }
 export interface DecisionValue {
   readonly auditSeq: number;
+  /** The request's `record(...).replay`, when it had one. */
+  readonly replay?: JsonValue;
 }
 export interface EventValue {
   readonly auditSeq: number;

@@ -3,6 +3,8 @@
  * (hot-reloaded, every activation audited), the identity verifier consulting revocations, and
  * the decision engine. The HTTP service and the embedded engine are both built on it.
  */
+
+import { loadPseudonymKey } from "../audit/pseudonym-key.js";
 import { type Clock, systemClock } from "../clock.js";
 import type { Config } from "../config/types.js";
 import { DecisionEngine } from "../decision/engine.js";
@@ -153,6 +155,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       policy,
       store,
       clock,
+      pseudonyms: await loadPseudonymKey(config.audit.pseudonym_key_file),
       holdTtlMs: config.holds.default_ttl_ms,
       observe: (response, elapsedMs) => metrics.observeDecision(response, elapsedMs),
     });

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Pseudonyms } from "../../src/audit/pseudonym.js";
 import { ManualClock } from "../../src/clock.js";
 import { DecisionEngine, type PolicySource } from "../../src/decision/engine.js";
 import type { DecideRequest } from "../../src/decision/types.js";
@@ -21,6 +22,7 @@ import { SqliteLedgerStore } from "../../src/storage/sqlite/store.js";
 import { committedBundlePath, devVerificationKey } from "../helpers/bundles.js";
 
 const clock = new ManualClock(Date.UTC(2026, 10, 24, 12));
+const pseudonyms = new Pseudonyms(Buffer.alloc(32, 7));
 let dir: string;
 let store: SqliteLedgerStore;
 let evaluator: PolicyEvaluator;
@@ -54,7 +56,7 @@ function principal(overrides: Partial<VerifiedPrincipal> = {}): VerifiedPrincipa
 }
 
 function engineOn(ledger: LedgerStore, policy: PolicySource = { current: evaluator }) {
-  return new DecisionEngine({ policy, store: ledger, clock, holdTtlMs: 60_000 });
+  return new DecisionEngine({ policy, store: ledger, clock, holdTtlMs: 60_000, pseudonyms });
 }
 
 async function grant(cls: CreditClass, amount: number, tenant = "acme"): Promise<void> {

@@ -82,7 +82,9 @@ describe("openStore with SQLite", () => {
 
   it("masks the configured audit fields before hashing", async () => {
     const store = await openStore(
-      sqliteConfig(join(dir, "mask.db"), { audit: { mask_fields: ["context.secret"] } }),
+      sqliteConfig(join(dir, "mask.db"), {
+        audit: { ...defaultConfig.audit, mask_fields: ["context.secret"] },
+      }),
     );
     try {
       await store.grant({
