@@ -1372,6 +1372,59 @@ export function describeStoreContract(factory: StoreFactory): void {
         expect((await store.verifyAudit()).ok).toBe(true);
       });
 
+      it("keeps a record callback's replay with the idempotency record, whatever is masked", async () => {
+        const masked = await factory.open(clock, { maskFields: ["context.response"] });
+        try {
+          value(
+            await masked.store.grant({
+              tenant: "r",
+              key: "g",
+              class: "paid",
+              amount: 100,
+              source: "t",
+            }),
+          );
+          const seen: unknown[] = [];
+          const debit = {
+            tenant: "r",
+            key: "d",
+            amount: 30,
+            drawOrder: ["paid"] as const,
+            record: (outcome: { parts: readonly { amount: number }[]; holdId?: string }) => {
+              seen.push(outcome);
+              const left = 100 - outcome.parts.reduce((sum, p) => sum + p.amount, 0);
+              return { audit: { response: { left } }, replay: { left } };
+            },
+          };
+          const first = value(await masked.store.debit(debit));
+          expect(first.replay).toEqual({ left: 70 });
+          expect(seen).toEqual([{ parts: first.parts }]);
+          const again = await masked.store.debit({
+            ...debit,
+            record: () => ({ audit: {}, replay: 0 }),
+          });
+          expect(again).toMatchObject({
+            ok: true,
+            code: "exists",
+            value: { replay: { left: 70 } },
+          });
+          expect((await masked.store.idempotencyRecords("r", ["d"])).get("d")).toMatchObject({
+            op: "debit",
+            value: { replay: { left: 70 } },
+          });
+          const held = value(
+            await masked.store.hold({ ...debit, key: "h", amount: 10, ttlMs: 60_000 }),
+          );
+          expect(held.replay).toEqual({ left: 90 });
+          expect(seen.at(-1)).toEqual({ parts: held.parts, holdId: held.holdId });
+          const records = (await masked.store.auditRecords(0, 100)).filter((r) => r.tenant === "r");
+          expect(records.map((r) => r.data.context)).toContainEqual({ response: "[masked]" });
+          expect((await masked.store.verifyAudit()).ok).toBe(true);
+        } finally {
+          await masked.close();
+        }
+      });
+
       it("masks configured fields before hashing", async () => {
         const masked = await factory.open(clock, { maskFields: ["context.email"] });
         try {
