@@ -23,7 +23,7 @@ import {
 } from "../ledger/types.js";
 import type { PolicyEvaluator } from "../policy/evaluator.js";
 import type { DecisionInput, DecisionResult, Reason } from "../policy/types.js";
-import { principalKey } from "./owner.js";
+import { ownerKey, principalKey } from "./owner.js";
 import {
   type DecisionReplay,
   finalize,
@@ -107,6 +107,18 @@ export class DecisionEngine {
     this.#options = options;
     this.#store = options.store;
     this.#clock = options.clock ?? systemClock;
+  }
+
+  /**
+   * Who may settle what a principal's decision held: `owner` as holds store it now, and
+   * `formerOwner` as holds placed before owners were pseudonyms store it.
+   */
+  settler(principal: Parameters<typeof principalKey>[0]): { owner: string; formerOwner: string } {
+    return { owner: this.ownerKey(principal), formerOwner: principalKey(principal) };
+  }
+
+  ownerKey(principal: Parameters<typeof principalKey>[0]): string {
+    return ownerKey(this.#options.pseudonyms, principal);
   }
 
   async decide(request: DecideRequest): Promise<DecisionResponse> {
@@ -306,7 +318,7 @@ export class DecisionEngine {
       floors,
       ttlMs: request.holdTtlMs ?? this.#options.holdTtlMs,
       // Only the principal that placed the hold settles it (a task's: its parent).
-      owner: principalKey(request.principal),
+      owner: this.ownerKey(request.principal),
       usage,
       record,
     });

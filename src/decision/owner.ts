@@ -3,6 +3,7 @@
  * by its kind, issuer and id together (the same id at two issuers is two principals).
  */
 import { createHash } from "node:crypto";
+import type { Pseudonyms } from "../audit/pseudonym.js";
 import type { PrincipalKind } from "../identity/index.js";
 import { limits } from "../limits.js";
 
@@ -13,6 +14,18 @@ import { limits } from "../limits.js";
  * `https://a:8443`, id `u`); such a principal is keyed `${kind}#<sha256>` instead, which no
  * plain key can equal (a plain key has `:` right after the kind).
  */
+/**
+ * The owner key a hold stores and is settled with: the keyed pseudonym of `principalKey`, so the
+ * holds table names no principal. Holds placed before owners were pseudonyms carry the plain
+ * `principalKey`, which settling still accepts as `formerOwner`.
+ */
+export function ownerKey(
+  pseudonyms: Pseudonyms,
+  principal: Parameters<typeof principalKey>[0],
+): string {
+  return pseudonyms.of(principalKey(principal));
+}
+
 export function principalKey(principal: {
   readonly kind: PrincipalKind;
   readonly issuer: string;

@@ -441,6 +441,7 @@ export class LedgerEngine {
     this.#assertKeyed(req);
     assertIdentifier(req.holdId, "holdId");
     if (req.owner !== undefined) assertIdentifier(req.owner, "owner");
+    if (req.formerOwner !== undefined) assertIdentifier(req.formerOwner, "formerOwner");
     checkUsage(req.usage);
     assertInteger(req.amount, "amount");
     const allowance = req.overageAllowance ?? 0;
@@ -457,7 +458,7 @@ export class LedgerEngine {
     return this.#idempotent("commit", req, code, async (fingerprint) => {
       const ts = await this.#tenant(req.tenant);
       const hold = await this.#hold(ts, req.holdId);
-      const stateCode = ownerCode(hold, req.owner) ?? holdStateCode(hold);
+      const stateCode = ownerCode(hold, req.owner, req.formerOwner) ?? holdStateCode(hold);
       if (stateCode !== null || hold === null) return stateCode ?? "hold_not_found";
       // A partly drawn hold settles against what it still reserves.
       const reserved = remainingParts(hold.parts, hold.drawn);
@@ -567,10 +568,11 @@ export class LedgerEngine {
     this.#assertKeyed(req);
     assertIdentifier(req.holdId, "holdId");
     if (req.owner !== undefined) assertIdentifier(req.owner, "owner");
+    if (req.formerOwner !== undefined) assertIdentifier(req.formerOwner, "formerOwner");
     return this.#idempotent("release", req, null, async () => {
       const ts = await this.#tenant(req.tenant);
       const hold = await this.#hold(ts, req.holdId);
-      const stateCode = ownerCode(hold, req.owner) ?? holdStateCode(hold);
+      const stateCode = ownerCode(hold, req.owner, req.formerOwner) ?? holdStateCode(hold);
       if (stateCode !== null || hold === null) return stateCode ?? "hold_not_found";
       const reserved = remainingParts(hold.parts, hold.drawn);
       await this.#loadGrants(ts, reserved);
@@ -1318,8 +1320,14 @@ function assertContext(value: unknown, name: string): void {
  * or none, hears `hold_not_owned` before anything about the hold's state. Draws do not ask: a
  * task draws by the hold id its signed credential names.
  */
-function ownerCode(hold: HoldRow | null, owner: string | undefined): RefusalCode | null {
-  return hold !== null && hold.owner !== null && hold.owner !== owner ? "hold_not_owned" : null;
+function ownerCode(
+  hold: HoldRow | null,
+  owner: string | undefined,
+  formerOwner: string | undefined,
+): RefusalCode | null {
+  if (hold === null || hold.owner === null) return null;
+  if (hold.owner === owner) return null;
+  return formerOwner !== undefined && hold.owner === formerOwner ? null : "hold_not_owned";
 }
 
 function holdStateCode(hold: HoldRow | null): RefusalCode | null {

@@ -108,6 +108,8 @@ export interface CommitRequest extends Keyed {
   readonly usage?: readonly UsageIncrement[];
   /** Who settles: must equal the hold's owner when it has one, else `hold_not_owned`. */
   readonly owner?: string;
+  /** The same settler's owner key as holds placed before owners were pseudonyms carry it. */
+  readonly formerOwner?: string;
 }
 
 /** Spends part of an active hold (a task's budget) without resolving it. */
@@ -122,6 +124,8 @@ export interface ReleaseRequest extends Keyed {
   readonly holdId: string;
   /** Who settles: must equal the hold's owner when it has one, else `hold_not_owned`. */
   readonly owner?: string;
+  /** The same settler's owner key as holds placed before owners were pseudonyms carry it. */
+  readonly formerOwner?: string;
 }
 
 export interface ReverseRequest extends Keyed {

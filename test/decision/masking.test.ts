@@ -149,7 +149,7 @@ describe("what is recorded", () => {
     }
   });
 
-  it("keeps no raw principal or token id in usage counters or idempotency records", async () => {
+  it("keeps no raw principal or token id in usage counters, idempotency records or hold owners", async () => {
     const { store, engine } = await open(["context.principal"]);
     try {
       for (const [name, action] of shapes) await engine.decide(ask(action, `k-${name}`));
@@ -161,6 +161,7 @@ describe("what is recorded", () => {
       const tables = JSON.stringify([
         db.prepare("SELECT * FROM usage_counters").all(),
         db.prepare("SELECT * FROM idempotency").all(),
+        db.prepare("SELECT * FROM holds").all(),
         db.prepare("SELECT * FROM audit_records").all(),
       ]);
       expect(tables).toContain(pseudonyms.of(who.id));

@@ -64,9 +64,33 @@ describe("hold ownership", () => {
   it("records the deciding principal as the owner", async () => {
     const held = await infer(alice, "infer-a");
     expect(await svc.service.store.holdStatus("acme", held.hold_id)).toMatchObject({
-      owner: principalKey({ kind: "user", issuer: devIssuer.issuer, id: "usr_alice" }),
+      owner: svc.service.engine.ownerKey({
+        kind: "user",
+        issuer: devIssuer.issuer,
+        id: "usr_alice",
+      }),
       state: "active",
     });
+    // A keyed pseudonym: the holds table does not name the principal.
+    const status = await svc.service.store.holdStatus("acme", held.hold_id);
+    expect(status?.owner).toMatch(/^p:/);
+    expect(status?.owner).not.toContain("usr_alice");
+  });
+
+  it("lets the owner settle a hold placed before owners were pseudonyms, and nobody else", async () => {
+    const placed = await svc.service.store.hold({
+      tenant: "acme",
+      key: "legacy-hold",
+      amount: 100,
+      drawOrder: ["paid"],
+      ttlMs: 60_000,
+      owner: principalKey({ kind: "user", issuer: devIssuer.issuer, id: "usr_alice" }),
+    });
+    if (!placed.ok) throw new Error(placed.code);
+    expect((await commit(bob, placed.value.holdId, "legacy-b", 10)).body).toEqual(notFound);
+    const done = await commit(alice, placed.value.holdId, "legacy-a", 10);
+    expect(done.status).toBe(200);
+    expect(done.body).toMatchObject({ committed: 10, released: 90 });
   });
 
   it("answers 404 to another user's commit and release, changes nothing, and lets the owner settle", async () => {

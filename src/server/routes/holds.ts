@@ -1,6 +1,5 @@
 /** Settling holds: commit the actual cost (the rest is released) or release it all. */
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
-import { principalKey } from "../../decision/owner.js";
 import { CreditgateError } from "../../errors.js";
 import type { VerifiedPrincipal } from "../../identity/index.js";
 import { apiRoutes } from "../api.js";
@@ -45,7 +44,7 @@ export const holdRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
         key: requiredIdempotencyKey(request),
         holdId: id,
         amount,
-        owner: principalKey(principal),
+        ...deps.engine.settler(principal),
         audit: actorContext(principal, request),
       });
       if (!outcome.ok) throw ledgerRefusal(outcome.code);
@@ -70,7 +69,7 @@ export const holdRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
         // Releasing is naturally idempotent; a missing key is the hold's own.
         key: idempotencyKey(request) ?? internalKey("release", id),
         holdId: id,
-        owner: principalKey(principal),
+        ...deps.engine.settler(principal),
         audit: actorContext(principal, request),
       });
       if (!outcome.ok) throw ledgerRefusal(outcome.code);

@@ -9,7 +9,6 @@ import { createHash } from "node:crypto";
 import type { FastifyPluginAsync } from "fastify";
 import { canonicalize } from "../../audit/canonical.js";
 import { toRfc3339 } from "../../clock.js";
-import { principalKey } from "../../decision/owner.js";
 import { CreditgateError } from "../../errors.js";
 import type { VerifiedPrincipal } from "../../identity/index.js";
 import { attenuate } from "../../tasks/attenuate.js";
@@ -126,7 +125,7 @@ export const taskRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
         holdId,
         // The parent's decision placed the hold, so it is the parent's: settled as the parent
         // the signed credential names.
-        owner: principalKey(parent),
+        ...deps.engine.settler(parent),
         audit: actorContext(principal, request),
       });
       if (
