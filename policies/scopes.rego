@@ -24,3 +24,10 @@ deny contains reason("SCOPE_DENIED", concat("", [kind, " ", principal_id, " has 
 	action_type != ""
 	not scope_ok
 }
+
+# A task cannot start a task: it spends only its own hold, so it has nothing to hold a budget
+# with, whatever its scopes say.
+deny contains reason("TASK_NESTING_DENIED", concat("", ["task ", principal_id, " cannot start a task"])) if {
+	kind == "task"
+	action_type == "agent.task"
+}

@@ -34,3 +34,17 @@ test_model_scope_allows_one_model if {
 	as_workload(["model.infer:gpt-4o"], {"type": "model.infer", "model": "gpt-4o"}).allow == true
 	codes(as_workload(["model.infer:gpt-4o"], {"type": "model.infer", "model": "claude-sonnet"})) == ["SCOPE_DENIED"]
 }
+
+test_task_cannot_start_a_task if {
+	task := {"kind": "task", "id": "tsk_1", "scopes": ["agent.task"]}
+	d := decide({"principal": task, "action": {"type": "agent.task", "units": {"budget": 100}}})
+	d.allow == false
+	d.reasons == [{"code": "TASK_NESTING_DENIED", "message": "task tsk_1 cannot start a task"}]
+	d.cost == 0
+	d.hold == 0
+}
+
+test_workload_can_start_a_task if {
+	d := as_workload(["agent.task"], {"type": "agent.task", "units": {"budget": 100}})
+	d.allow == true
+}

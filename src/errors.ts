@@ -272,6 +272,12 @@ export const errorSpecs = {
     message: "the task-signing key file is unreadable, corrupt or cannot be written",
     retryable: false,
   },
+  TASK_SIGNING_UNAVAILABLE: {
+    status: 503,
+    message:
+      "no task credential could be signed; nothing was charged and nothing is held: start the task again with a new idempotency key",
+    retryable: false,
+  },
   TASK_KEYS_FULL: {
     status: 409,
     message: "the task-signing key set is full; retry once retired keys have expired",

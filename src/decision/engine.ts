@@ -98,6 +98,10 @@ const taskEnded: Reason = {
   message: "the task was completed, released or expired; its credential spends nothing more",
 };
 
+function taskNesting(taskId: string): Reason {
+  return { code: "TASK_NESTING_DENIED", message: `task ${taskId} cannot start a task` };
+}
+
 export class DecisionEngine {
   readonly #options: DecisionEngineOptions;
   readonly #store: LedgerStore;
@@ -192,6 +196,11 @@ export class DecisionEngine {
       if (!isCreditgateError(error)) throw error;
       // Fail closed: a policy that cannot answer denies, with the failure's own code.
       result = deny([{ code: error.code, message: error.message }]);
+    }
+    // A task spends only its own hold and has none to place: whatever a policy says, it cannot
+    // start a task (the starter policy denies it itself, with this reason).
+    if (principal.kind === "task" && action.type === "agent.task" && result.allow) {
+      result = deny([taskNesting(principal.id)]);
     }
     const decisionId = newId("decision", nowMs);
     if (dryRun) {

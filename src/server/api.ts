@@ -105,7 +105,12 @@ export const apiRoutes = {
     idempotency: "required",
     body: "api/task-request",
     responses: { 200: "api/task-response" },
-    errors: [...writeErrors, "IDEMPOTENCY_IN_PROGRESS", "TASK_SCOPE_EXCEEDS_PARENT"],
+    errors: [
+      ...writeErrors,
+      "IDEMPOTENCY_IN_PROGRESS",
+      "TASK_SCOPE_EXCEEDS_PARENT",
+      "TASK_SIGNING_UNAVAILABLE",
+    ],
   },
   completeTask: {
     operationId: "completeTask",

@@ -121,10 +121,14 @@ export function generateTaskKey(nowMs: number, activatesAtMs: number): TaskKey {
   };
 }
 
-/** A first key set: one key, signing at once (nothing can have cached an older set). */
+/**
+ * A first key set: one key, signing at once (nothing can have cached an older set), from the
+ * start of the second it was created in: tokens are issued at whole seconds, so a task started in
+ * that second is signed at an instant before the key's creation.
+ */
 export function initialKeySet(
   nowMs: number,
-  key: TaskKey = generateTaskKey(nowMs, nowMs),
+  key: TaskKey = generateTaskKey(nowMs, Math.floor(nowMs / 1_000) * 1_000),
 ): TaskKeySet {
   return { version: 1, keys: [key] };
 }

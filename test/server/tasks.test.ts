@@ -286,8 +286,9 @@ describe("token substitution", () => {
   it("refuses a task token where its parent's token is needed, and the reverse", async () => {
     const task = await createTask();
     const mint = await startTask({ budget: 10, actions: ["tool.call"] }, "nested", task.token);
-    expect(mint.status).toBe(403);
-    expect(mint.body).toMatchObject({ error: { code: "AUTH_FORBIDDEN" } });
+    // The policy decides, and denies: a task cannot start a task.
+    expect(mint.status).toBe(200);
+    expect(mint.body).toMatchObject({ decision: { allow: false }, task: null });
     const admin = await svc.request("GET", "/v1/tenants/acme/balances", { token: task.token });
     expect(admin.status).toBe(403);
     const byUser = await svc.request("POST", `/v1/tasks/${task.task_id}/complete`, { token: user });

@@ -19,6 +19,13 @@ export interface ErrorEnvelope {
 /** Server-side failures whose messages may carry driver, host or file details. */
 const internalFailures = new Set([
   "INTERNAL",
+  "CONFIG_INVALID",
+  "TOOLCHAIN_MISSING",
+  "TOOLCHAIN_FAILED",
+  "BUNDLE_NOT_FOUND",
+  "BUNDLE_TOO_LARGE",
+  "SIGNING_KEY_INVALID",
+  "TASK_KEYS_INVALID",
   "STORE_UNAVAILABLE",
   "LEDGER_INVARIANT_VIOLATED",
   "STORE_DURABILITY_UNSAFE",
