@@ -1,4 +1,4 @@
-# Pricing: cost, hold and the PRICE_APPLIED message, in integer millicredits only.
+# Pricing: cost, hold and the PRICE_APPLIED message, in integer credits only.
 # Per-1k token prices use exact integer ceiling division so Go and Wasm agree bit for bit.
 package creditgate
 
