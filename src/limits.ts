@@ -108,6 +108,11 @@ export const limits = {
   revocationFeedRetryMsMax: 5_000,
   /** How often the service applies due grant activations, grant expiries and hold expiries. */
   sweepIntervalMs: 5_000,
+  /**
+   * How often the service reconciles the ledger with the audit trail (src/service/ledger-watch.ts):
+   * a whole walk of the chain, so minutes, not seconds; it also runs at start-up.
+   */
+  ledgerReconcileIntervalMs: 300_000,
   /** Tenants one sweep matures; the next sweep continues. */
   sweepTenantsMax: 1_000,
   /** How long /readyz waits for the store to answer. */

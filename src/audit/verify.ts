@@ -8,8 +8,24 @@ export type ChainVerification =
       readonly ok: false;
       readonly count: number;
       readonly brokenSeq: number;
-      readonly reason: "seq_gap" | "prev_hash_mismatch" | "hash_mismatch";
+      readonly reason: ChainBreak;
+      /** For a ledger or index mismatch: the first row that disagrees with the chain. */
+      readonly row?: string;
+      /** For a ledger mismatch: every tenant with a row that disagrees. */
+      readonly tenants?: readonly string[];
     };
+
+/**
+ * Why verification failed: the chain itself (a gap, a broken link, a record whose hash does
+ * not match), an index column that is not what the hashed data says, or a ledger row (balance,
+ * grant, hold, entries) that the chain's records do not account for.
+ */
+export type ChainBreak =
+  | "seq_gap"
+  | "prev_hash_mismatch"
+  | "hash_mismatch"
+  | "index_mismatch"
+  | "ledger_mismatch";
 
 export async function verifyChain(
   records: Iterable<AuditRecord> | AsyncIterable<AuditRecord>,
@@ -38,7 +54,7 @@ export async function verifyChain(
 export function assertChainIntact(result: ChainVerification): void {
   if (result.ok) return;
   throw new CreditgateError("AUDIT_CHAIN_BROKEN", {
-    message: `the audit chain is broken at seq ${result.brokenSeq} (${result.reason})`,
+    message: `the audit chain is broken at seq ${result.brokenSeq} (${result.reason})${result.row === undefined ? "" : `: ${result.row}`}`,
     details: { brokenSeq: result.brokenSeq, reason: result.reason, verified: result.count },
   });
 }

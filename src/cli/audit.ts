@@ -58,6 +58,7 @@ export async function auditCommand(args: readonly string[], io: CliIO): Promise<
               verified: result.count,
               broken_seq: result.brokenSeq,
               reason: result.reason,
+              ...(result.row === undefined ? {} : { row: result.row }),
             },
       ),
     );

@@ -187,7 +187,14 @@ export type AuditVerification =
       readonly ok: false;
       readonly count: number;
       readonly broken_seq: number;
-      readonly reason: "seq_gap" | "prev_hash_mismatch" | "hash_mismatch";
+      readonly reason:
+        | "seq_gap"
+        | "prev_hash_mismatch"
+        | "hash_mismatch"
+        | "index_mismatch"
+        | "ledger_mismatch";
+      /** For index_mismatch and ledger_mismatch: the first row that disagrees with the chain. */
+      readonly row?: string;
     };
 
 export interface HealthResponse {

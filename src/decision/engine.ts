@@ -50,6 +50,11 @@ export interface DecisionEngineOptions {
    * requester digest of an idempotency record), so no table holds them raw.
    */
   readonly pseudonyms: Pseudonyms;
+  /**
+   * Why decisions of a tenant are refused before anything is read (e.g. its ledger disagrees with
+   * the audit trail), or null; the error is thrown as the decision's answer.
+   */
+  readonly refuse?: (tenant: string) => CreditgateError | null;
   /** Called once per answered decision, for metrics; never throws into the flow. */
   readonly observe?: (response: DecisionResponse, elapsedMs: number) => void;
 }
@@ -143,6 +148,8 @@ export class DecisionEngine {
     if (!dryRun && (key === undefined || key === ""))
       throw new CreditgateError("IDEMPOTENCY_KEY_MISSING");
 
+    const refused = this.#options.refuse?.(principal.tenant) ?? null;
+    if (refused !== null) throw refused;
     const evaluator = this.#options.policy.current;
     const nowMs = this.#clock.nowMs();
     const pseudonyms = this.#options.pseudonyms;

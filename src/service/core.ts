@@ -29,6 +29,7 @@ import {
   taskIssuerConfig,
   taskKeyResolverFactory,
 } from "../tasks/index.js";
+import { type LedgerAlert, LedgerWatch } from "./ledger-watch.js";
 import { openRevocationFeed, type RevocationFeed } from "./revocation-feed.js";
 import { RevocationIndex } from "./revocations.js";
 import { revoke } from "./revoke.js";
@@ -43,6 +44,8 @@ export interface CoreOptions {
   readonly watch?: boolean;
   /** A background sweep failed (it is retried at the next interval). */
   readonly onSweepError?: (error: Error) => void;
+  /** The ledger disagrees with the audit trail (decisions of the tenants named are refused). */
+  readonly onLedgerAlert?: (alert: LedgerAlert) => void;
   /** Told of every bundle load attempt (after it is counted), e.g. to log it. */
   readonly onActivation?: (event: ActivationEvent) => void;
 }
@@ -54,6 +57,8 @@ export interface Core {
   readonly identity: IdentityVerifier;
   readonly revocations: RevocationIndex;
   readonly engine: DecisionEngine;
+  /** Reconciles the ledger with the audit trail; refuses tenants whose rows disagree. */
+  readonly ledger: LedgerWatch;
   readonly metrics: ServiceMetrics;
   /** Task credentials: creditgate's own signing keys and the signer (src/tasks/). */
   readonly tasks: TaskCredentials;
@@ -151,11 +156,13 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       isRevoked: (query) => revocations.isRevoked(query),
       ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
     });
+    const ledger = new LedgerWatch(store, (alert) => options.onLedgerAlert?.(alert));
     const engine = new DecisionEngine({
       policy,
       store,
       clock,
       pseudonyms: await loadPseudonymKey(config.audit.pseudonym_key_file),
+      refuse: (tenant) => ledger.refusal(tenant),
       holdTtlMs: config.holds.default_ttl_ms,
       observe: (response, elapsedMs) => metrics.observeDecision(response, elapsedMs),
     });
@@ -168,6 +175,12 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       });
     }, limits.sweepIntervalMs);
     sweeper.unref();
+    // A walk of the whole chain: in the background, at start-up and then now and again.
+    let reconciling: Promise<unknown> = ledger.check().catch(() => undefined);
+    const reconciler = setInterval(() => {
+      reconciling = ledger.check().catch(() => undefined);
+    }, limits.ledgerReconcileIntervalMs);
+    reconciler.unref();
     let closing: Promise<void> | undefined;
     return {
       clock,
@@ -176,6 +189,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       identity,
       revocations,
       engine,
+      ledger,
       metrics,
       tasks: taskCredentials(keys, clock),
       revoke: (request) =>
@@ -193,7 +207,9 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
         closing ??= (async () => {
           policy.close();
           clearInterval(sweeper);
+          clearInterval(reconciler);
           await sweeping;
+          await reconciling;
           await settled();
           await revocationFeed?.close();
           keys.close();

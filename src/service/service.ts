@@ -7,6 +7,7 @@ import type { Config } from "../config/types.js";
 import { buildApp } from "../server/app.js";
 import type { AuthFailure } from "../server/plugins/auth.js";
 import { type Core, type CoreOptions, createCore } from "./core.js";
+import type { LedgerAlert } from "./ledger-watch.js";
 
 export interface ServiceOptions extends CoreOptions {
   readonly logger?: FastifyServerOptions["logger"];
@@ -24,9 +25,14 @@ export async function createService(
   options: ServiceOptions = {},
 ): Promise<Service> {
   let app: FastifyInstance | undefined;
+  // The start-up reconciliation may report before the app (and its logger) exists.
+  const early: LedgerAlert[] = [];
+  const logLedgerAlert = (alert: LedgerAlert) =>
+    app?.log.error({ code: "LEDGER_INVARIANT_VIOLATED", ...alert.verification }, alert.message);
   const core = await createCore(config, {
     ...options,
     onSweepError: (error) => app?.log.warn({ err: error }, "expiry sweep failed; retrying"),
+    onLedgerAlert: (alert) => (app === undefined ? early.push(alert) : logLedgerAlert(alert)),
     onActivation: (event) => {
       options.onActivation?.(event);
       // The first activation happens before the app (and its logger) exists.
@@ -73,6 +79,7 @@ export async function createService(
     throw error;
   }
   const served = app;
+  for (const alert of early.splice(0)) logLedgerAlert(alert);
   let closing: Promise<void> | undefined;
   return {
     ...core,

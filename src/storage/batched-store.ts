@@ -2,11 +2,20 @@
  * The part of a store that is the same on every database: each operation is a job for the group
  * committer. Adapters supply the transaction runner and the plain reads.
  */
-import { type AuditKind, type AuditRecord, auditKinds } from "../audit/chain.js";
+import {
+  type AuditKind,
+  type AuditRecord,
+  auditKinds,
+  type ChainHead,
+  emptyHead,
+  hashRecord,
+} from "../audit/chain.js";
 import { toJsonLine } from "../audit/export.js";
-import { type ChainVerification, verifyChain } from "../audit/verify.js";
+import { auditIndexKeys } from "../audit/index-keys.js";
+import type { ChainVerification } from "../audit/verify.js";
 import type { OpResult } from "../ledger/codes.js";
 import type { AuditPage, AuditQuery, InvariantReport, LedgerStore } from "../ledger/port.js";
+import { LedgerReplay, UnreadableRecord } from "../ledger/reconcile.js";
 import type {
   Balances,
   CommitRequest,
@@ -39,6 +48,7 @@ import type {
 } from "../ledger/types.js";
 import { limits } from "../limits.js";
 import type { GroupCommitter, Job, JobHint } from "./group-commit.js";
+import { findInvariantProblems, type InvariantInput } from "./invariants.js";
 import { num, type Row } from "./rows-codec.js";
 
 /** Every draw with the sum of its own transfer's entries, for the invariant check (both dialects). */
@@ -236,9 +246,97 @@ export abstract class BatchedLedgerStore implements LedgerStore {
   /** Records matching every filter present, seq > afterSeq, ascending, at most `limit`. */
   protected abstract auditQuery(filter: AuditFilter): Promise<AuditRecord[]>;
 
+  /**
+   * Walks the chain (links, hashes, and the index columns queries use, which must be what the
+   * hashed data says), then replays it and reconciles every value-carrying ledger row with the
+   * replay: a row changed behind the trail's back is named with the last record that shaped it.
+   */
   async verifyAudit(): Promise<ChainVerification> {
-    return verifyChain(this.#allRecords());
+    // The rows first, with the chain head they correspond to: records after it are newer than
+    // the rows read and are verified, not replayed.
+    const { rows, headSeq } = await this.ledgerRows();
+    const replay = new LedgerReplay();
+    let head: ChainHead = emptyHead;
+    let count = 0;
+    let after = 0;
+    for (;;) {
+      const page = await this.auditRowsForVerify(after, limits.auditPageRecords);
+      for (const { record, principal, decisionId } of page) {
+        const expectedSeq = head.seq + 1;
+        if (record.seq !== expectedSeq) {
+          return { ok: false, count, brokenSeq: expectedSeq, reason: "seq_gap" };
+        }
+        if (record.prev_hash !== head.hash) {
+          return { ok: false, count, brokenSeq: record.seq, reason: "prev_hash_mismatch" };
+        }
+        if (hashRecord(record) !== record.hash) {
+          return { ok: false, count, brokenSeq: record.seq, reason: "hash_mismatch" };
+        }
+        const keys = auditIndexKeys(record.data);
+        if (keys.principal !== principal || keys.decisionId !== decisionId) {
+          return {
+            ok: false,
+            count,
+            brokenSeq: record.seq,
+            reason: "index_mismatch",
+            row: `audit_records ${record.seq}: principal ${JSON.stringify(principal)}, decision_id ${JSON.stringify(decisionId)}; the data says ${JSON.stringify(keys.principal)}, ${JSON.stringify(keys.decisionId)}`,
+          };
+        }
+        if (record.seq <= headSeq) {
+          try {
+            replay.apply(record);
+          } catch (error) {
+            if (!(error instanceof UnreadableRecord)) throw error;
+            return {
+              ok: false,
+              count,
+              brokenSeq: record.seq,
+              reason: "ledger_mismatch",
+              row: error.message,
+            };
+          }
+        }
+        head = { seq: record.seq, hash: record.hash };
+        count++;
+      }
+      if (page.length < limits.auditPageRecords) break;
+      after = head.seq;
+    }
+    const mismatches = replay.mismatches(rows);
+    const [first] = mismatches;
+    if (first !== undefined) {
+      return {
+        ok: false,
+        count,
+        brokenSeq: first.seq,
+        reason: "ledger_mismatch",
+        row: first.row,
+        tenants: [...new Set(mismatches.map((m) => m.tenant))],
+      };
+    }
+    return { ok: true, count, head };
   }
+
+  async checkInvariants(): Promise<InvariantReport> {
+    const { rows } = await this.ledgerRows();
+    const problems = findInvariantProblems(rows);
+    const chain = await this.verifyAudit();
+    if (!chain.ok) {
+      problems.push(
+        `audit chain broken at seq ${chain.brokenSeq} (${chain.reason})${chain.row === undefined ? "" : `: ${chain.row}`}`,
+      );
+    }
+    return { ok: problems.length === 0, problems };
+  }
+
+  /** Every value-carrying row, read in one snapshot together with the chain head of that snapshot. */
+  protected abstract ledgerRows(): Promise<{ rows: InvariantInput; headSeq: number }>;
+
+  /** Records with seq > afterSeq in order, with the index columns stored beside each. */
+  protected abstract auditRowsForVerify(
+    afterSeq: number,
+    limit: number,
+  ): Promise<{ record: AuditRecord; principal: string | null; decisionId: string | null }[]>;
 
   async exportAudit(write: (line: string) => void | Promise<void>): Promise<number> {
     let count = 0;
@@ -266,7 +364,6 @@ export abstract class BatchedLedgerStore implements LedgerStore {
     subject?: string;
   }): Promise<Revocation[]>;
   abstract auditRecords(afterSeq: number, limit: number): Promise<AuditRecord[]>;
-  abstract checkInvariants(): Promise<InvariantReport>;
   abstract schemaVersion(): Promise<number>;
   abstract close(): Promise<void>;
 }

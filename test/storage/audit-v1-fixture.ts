@@ -9,12 +9,12 @@ import { auditIndexKeys } from "../../src/audit/index-keys.js";
 const bodies: AuditBody[] = [
   {
     at_ms: 1_000,
-    kind: "debit",
+    kind: "decision",
     tenant: "t",
     data: { key: "d", context: { decision_id: "dec_1", principal: { id: "alice" } } },
   },
-  { at_ms: 1_000, kind: "activation", tenant: "t", data: { grant_id: "g", amount: 5 } },
-  { at_ms: 2_000, kind: "grant", tenant: "t", data: { key: "g", context: null } },
+  { at_ms: 1_000, kind: "revocation", tenant: "t", data: { subject: "g", amount: 5 } },
+  { at_ms: 2_000, kind: "decision", tenant: "t", data: { key: "g", context: null } },
   // Not strings: not indexed.
   {
     at_ms: 2_000,

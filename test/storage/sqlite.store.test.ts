@@ -12,6 +12,15 @@ import { insertDerived, v1Expected, v1Records, v1Row } from "./audit-v1-fixture.
 const dir = mkdtempSync(join(tmpdir(), "creditgate-sqlite-store-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/**
+ * The problems of a database these tests wrote row by row, as an older version left it but
+ * without the audit records that version wrote too: the chain cannot account for such rows
+ * (ledger_mismatch), every other invariant must hold.
+ */
+function writtenWithoutRecords(report: { problems: readonly string[] }): string[] {
+  return report.problems.filter((problem) => !problem.includes("(ledger_mismatch)"));
+}
+
 describe("SQLite store", () => {
   it("syncs the WAL for every acknowledged batch by default (FULL), not when NORMAL is asked", async () => {
     const full = SqliteLedgerStore.open({ path: join(dir, "full.db") });
@@ -304,7 +313,7 @@ describe("SQLite store", () => {
         { hold_id: "hld_expired", drawn: 0, released: 5 },
         { hold_id: "hld_released", drawn: 0, released: 10 },
       ]);
-      expect(await store.checkInvariants()).toEqual({ ok: true, problems: [] });
+      expect(writtenWithoutRecords(await store.checkInvariants())).toEqual([]);
       expect(await store.holdStatus("t", "hld_active")).toMatchObject({
         drawn: 0,
         remaining: 30,
@@ -317,7 +326,7 @@ describe("SQLite store", () => {
         value: { released: 18 },
       });
       expect(await store.balances("t")).toMatchObject({ posted: { paid: 68 }, held: { paid: 0 } });
-      expect(await store.checkInvariants()).toEqual({ ok: true, problems: [] });
+      expect(writtenWithoutRecords(await store.checkInvariants())).toEqual([]);
       // Draws are append-only, and the hold columns keep their bounds.
       expect(() => db.prepare("UPDATE hold_draws SET amount = 1").run()).toThrow(/append-only/);
       expect(() => db.prepare("DELETE FROM hold_draws").run()).toThrow(/append-only/);
@@ -373,7 +382,7 @@ describe("SQLite store", () => {
         { hold_id: "hld_r", owner: null },
       ]);
       db.close();
-      expect(await store.checkInvariants()).toEqual({ ok: true, problems: [] });
+      expect(writtenWithoutRecords(await store.checkInvariants())).toEqual([]);
       expect(await store.holdStatus("t", "hld_b")).toMatchObject({
         owner: null,
         drawn: 5,
@@ -410,7 +419,7 @@ describe("SQLite store", () => {
         code: "hold_not_owned",
       });
       expect(await store.balances("t")).toMatchObject({ posted: { paid: 85 }, held: { paid: 10 } });
-      expect(await store.checkInvariants()).toEqual({ ok: true, problems: [] });
+      expect(writtenWithoutRecords(await store.checkInvariants())).toEqual([]);
     } finally {
       await store.close();
     }

@@ -63,6 +63,7 @@ export const auditRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { 
         count: result.count,
         broken_seq: result.brokenSeq,
         reason: result.reason,
+        ...(result.row === undefined ? {} : { row: result.row }),
       };
     },
   });

@@ -9,7 +9,6 @@ import type { AuditRecord } from "../../audit/chain.js";
 import { type Clock, systemClock } from "../../clock.js";
 import { remainingParts } from "../../ledger/draw.js";
 import { type EngineOptions, LedgerEngine } from "../../ledger/engine.js";
-import type { InvariantReport } from "../../ledger/port.js";
 import type { LedgerTx } from "../../ledger/rows.js";
 import {
   type Balances,
@@ -28,7 +27,7 @@ import {
   holdDrawsSql,
 } from "../batched-store.js";
 import { GroupCommitter, type Job, type JobHint, type TransactionRunner } from "../group-commit.js";
-import { findInvariantProblems } from "../invariants.js";
+import type { InvariantInput } from "../invariants.js";
 import {
   auditFromRow,
   grantFromRow,
@@ -203,43 +202,56 @@ export class PostgresLedgerStore extends BatchedLedgerStore {
     return rows.map(auditFromRow);
   }
 
-  async checkInvariants(): Promise<InvariantReport> {
+  protected async ledgerRows(): Promise<{ rows: InvariantInput; headSeq: number }> {
     const client = await this.#pool.connect();
-    let problems: string[];
     try {
       // One snapshot for every query.
       await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
       const rows = async (sql: string) => (await client.query<Row>(sql)).rows;
-      problems = findInvariantProblems({
-        balances: (await rows("SELECT tenant, class, posted, held FROM balances")).map((r) => ({
-          tenant: String(r.tenant),
-          class: r.class as CreditClass,
-          posted: num(r.posted),
-          held: num(r.held),
-        })),
-        entrySums: (
-          await rows("SELECT tenant, class, SUM(amount) AS s FROM entries GROUP BY tenant, class")
-        ).map((r) => ({
-          tenant: String(r.tenant),
-          class: r.class as CreditClass,
-          sum: num(r.s),
-        })),
-        grantEntrySums: (
-          await rows(
-            "SELECT grant_id, SUM(amount) AS s FROM entries WHERE grant_id IS NOT NULL GROUP BY grant_id",
-          )
-        ).map((r) => ({ grantId: String(r.grant_id), sum: num(r.s) })),
-        grants: (await rows("SELECT * FROM grants")).map(grantFromRow),
-        holds: (await rows("SELECT * FROM holds")).map(holdFromRow),
-        holdDraws: (await rows(holdDrawsSql)).map(holdDrawFromRow),
-      });
+      const [headRow] = await rows("SELECT seq FROM audit_head WHERE id = 1");
+      const result = {
+        headSeq: num(headRow?.seq ?? 0),
+        rows: {
+          balances: (await rows("SELECT tenant, class, posted, held FROM balances")).map((r) => ({
+            tenant: String(r.tenant),
+            class: r.class as CreditClass,
+            posted: num(r.posted),
+            held: num(r.held),
+          })),
+          entrySums: (
+            await rows("SELECT tenant, class, SUM(amount) AS s FROM entries GROUP BY tenant, class")
+          ).map((r) => ({
+            tenant: String(r.tenant),
+            class: r.class as CreditClass,
+            sum: num(r.s),
+          })),
+          grantEntrySums: (
+            await rows(
+              "SELECT grant_id, SUM(amount) AS s FROM entries WHERE grant_id IS NOT NULL GROUP BY grant_id",
+            )
+          ).map((r) => ({ grantId: String(r.grant_id), sum: num(r.s) })),
+          grants: (await rows("SELECT * FROM grants")).map(grantFromRow),
+          holds: (await rows("SELECT * FROM holds")).map(holdFromRow),
+          holdDraws: (await rows(holdDrawsSql)).map(holdDrawFromRow),
+        },
+      };
       await client.query("COMMIT");
+      return result;
     } finally {
       client.release();
     }
-    const chain = await this.verifyAudit();
-    if (!chain.ok) problems.push(`audit chain broken at seq ${chain.brokenSeq} (${chain.reason})`);
-    return { ok: problems.length === 0, problems };
+  }
+
+  protected async auditRowsForVerify(afterSeq: number, limit: number) {
+    const rows = await this.#rows(
+      "SELECT * FROM audit_records WHERE seq > $1 ORDER BY seq LIMIT $2",
+      [afterSeq, limit],
+    );
+    return rows.map((r) => ({
+      record: auditFromRow(r),
+      principal: r.principal === null ? null : String(r.principal),
+      decisionId: r.decision_id === null ? null : String(r.decision_id),
+    }));
   }
 
   async schemaVersion(): Promise<number> {

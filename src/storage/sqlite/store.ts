@@ -15,7 +15,6 @@ import { type Clock, systemClock } from "../../clock.js";
 import { CreditgateError } from "../../errors.js";
 import { remainingParts } from "../../ledger/draw.js";
 import { type EngineOptions, LedgerEngine } from "../../ledger/engine.js";
-import type { InvariantReport } from "../../ledger/port.js";
 import type { LedgerTx } from "../../ledger/rows.js";
 import {
   type Balances,
@@ -34,7 +33,7 @@ import {
   holdDrawsSql,
 } from "../batched-store.js";
 import { GroupCommitter, type Job, type JobHint, type TransactionRunner } from "../group-commit.js";
-import { findInvariantProblems } from "../invariants.js";
+import type { InvariantInput } from "../invariants.js";
 import {
   auditFromRow,
   grantFromRow,
@@ -258,12 +257,13 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
     return (stmt.all(...values, filter.limit) as Row[]).map(auditFromRow);
   }
 
-  async checkInvariants(): Promise<InvariantReport> {
+  protected async ledgerRows(): Promise<{ rows: InvariantInput; headSeq: number }> {
     this.#assertOpen();
     const db = this.#reader;
     // One read transaction, so every query sees the same snapshot.
-    const problems = db.transaction(() =>
-      findInvariantProblems({
+    return db.transaction(() => ({
+      headSeq: num((db.prepare("SELECT seq FROM audit_head WHERE id = 1").get() as Row).seq),
+      rows: {
         balances: (
           db.prepare("SELECT tenant, class, posted, held FROM balances").all() as Row[]
         ).map((r) => ({
@@ -287,11 +287,20 @@ export class SqliteLedgerStore extends BatchedLedgerStore {
         grants: (db.prepare("SELECT * FROM grants").all() as Row[]).map(grantFromRow),
         holds: (db.prepare("SELECT * FROM holds").all() as Row[]).map(holdFromRow),
         holdDraws: (db.prepare(holdDrawsSql).all() as Row[]).map(holdDrawFromRow),
-      }),
-    )();
-    const chain = await this.verifyAudit();
-    if (!chain.ok) problems.push(`audit chain broken at seq ${chain.brokenSeq} (${chain.reason})`);
-    return { ok: problems.length === 0, problems };
+      },
+    }))();
+  }
+
+  protected async auditRowsForVerify(afterSeq: number, limit: number) {
+    this.#assertOpen();
+    const rows = this.#reader
+      .prepare("SELECT * FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?")
+      .all(afterSeq, limit) as Row[];
+    return rows.map((r) => ({
+      record: auditFromRow(r),
+      principal: r.principal === null ? null : String(r.principal),
+      decisionId: r.decision_id === null ? null : String(r.decision_id),
+    }));
   }
 
   /** Completed WAL syncs (FULL): each acknowledged batch waited for one. */
