@@ -174,11 +174,11 @@ describe("request fields at their limits", () => {
 });
 
 /** A development-issuer token with the claims given, signed like the issuer signs. */
-let signingKey: Promise<{ key: CryptoKey; kid: string }> | undefined;
+let signingKey: Promise<{ key: Awaited<ReturnType<typeof importJWK>>; kid: string }> | undefined;
 async function tokenWith(claims: Record<string, Json>): Promise<string> {
   signingKey ??= readFile(devPrivateJwkPath, "utf8").then(async (text) => {
     const jwk = JSON.parse(text) as JWK;
-    return { key: (await importJWK(jwk, "EdDSA")) as CryptoKey, kid: jwk.kid as string };
+    return { key: (await importJWK(jwk, "EdDSA")) as Awaited<ReturnType<typeof importJWK>>, kid: jwk.kid as string };
   });
   const { key, kid } = await signingKey;
   const nowSec = Math.floor(Date.now() / 1000);
