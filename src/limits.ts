@@ -27,12 +27,45 @@ export const limits = {
   /** Largest credit amount in any single operation: keeps sums far from 2^53. */
   creditAmountMax: 1_000_000_000_000,
 
+  // --- identifiers -----------------------------------------------------------------------
+  // One limit per kind of id. The API schemas name theirs ("x-limit", checked by a test), the
+  // token verifier and the ledger read the same, and keys derived from ids are hashed when long
+  // (src/ledger/bounded-key.ts), so no valid input makes a key over ledgerKeyCharsMax.
+  /** A tenant id: in bodies, paths, queries and the token's tenant claim. */
+  tenantIdCharsMax: 200,
+  /** A principal id (the token's sub). */
+  principalIdCharsMax: 200,
+  /** A token id (the token's jti). */
+  tokenIdCharsMax: 200,
+  /** Ids the ledger hands out and callers pass back. */
+  holdIdCharsMax: 200,
+  taskIdCharsMax: 200,
+  transferIdCharsMax: 200,
+  decisionIdCharsMax: 200,
+  /** What a revocation names: a principal, token, tenant, task or grant id. */
+  revocationSubjectCharsMax: 200,
+  /** The Idempotency-Key header. */
+  idempotencyKeyCharsMax: 200,
+  /** A workflow id in a decision's action (the policy input's own bound). */
+  workflowIdCharsMax: 256,
+  /** A grant's source and reference, a task's name: labels for people. */
+  labelCharsMax: 200,
+  /** The reason of a reversal or revocation. */
+  reasonCharsMax: 500,
+  /** An RFC 3339 date-time in a body or query. */
+  dateTimeCharsMax: 64,
+  /**
+   * A path parameter as the router reads it (fastify's maxParamLength). Above every id limit, so
+   * an over-long id reaches its schema and answers REQUEST_INVALID like any other field.
+   */
+  routeParamCharsMax: 1_024,
+
   // --- ledger ----------------------------------------------------------------------------
   /** Operations executed in one group-commit write transaction. */
   ledgerBatchOpsMax: 512,
   /** Whole-batch retries after serialization failures, deadlocks or busy databases. */
   ledgerBatchRetriesMax: 8,
-  /** Idempotency keys, tenant ids and other caller-supplied identifiers. */
+  /** Every identifier the ledger stores or looks up: ids, keys, usage scopes, hold owners. */
   ledgerKeyCharsMax: 200,
   /** A hold's time to live. */
   holdTtlMsMin: 1,
@@ -61,6 +94,9 @@ export const limits = {
   auditPageRecords: 1_000,
   /** Records one audit query (`GET /v1/audit`) returns per page; larger limits are capped. */
   auditQueryRecordsMax: 1_000,
+  /** Digits of an audit query's `limit` and `after` (a seq stays below 2^53). */
+  auditQueryLimitDigitsMax: 4,
+  auditSeqDigitsMax: 15,
   /** A principal id or decision id an audit query filters on. */
   auditQueryValueCharsMax: 256,
   /**
@@ -83,11 +119,13 @@ export const limits = {
   /** Keys in one issuer's JWKS, and a jwks_file's size on disk. */
   jwksKeysMax: 64,
   jwksFileBytesMax: 256 * KiB,
+  /** A key id in the task issuer's published JWKS (an RFC 7638 thumbprint is 43). */
+  jwksKeyIdCharsMax: 128,
   /** Remote JWKS: fetch timeout, minimum gap between refetches on an unknown kid, max cache age. */
   jwksTimeoutMs: 5_000,
   jwksCooldownMs: 30_000,
   jwksCacheMaxAgeMs: 600_000,
-  /** Principal id, tenant, plan, and each role or scope: the decision input's own bounds. */
+  /** Plan, and each role or scope: the decision input's own bounds (ids have theirs above). */
   claimValueCharsMax: 256,
   /** Roles or scopes on one principal. */
   claimListItemsMax: 64,
@@ -126,6 +164,9 @@ export const limits = {
   taskKeysFileBytesMax: 64 * KiB,
   /** Least time between two checks of the task key file for another process's rotation. */
   taskKeyReloadMinMs: 1_000,
+  /** An action type or a tool a task request names. */
+  taskActionCharsMax: 64,
+  taskToolCharsMax: 128,
   /** Clock skew tolerated on task tokens; also how long past expiry their keys stay published. */
   taskTokenClockToleranceSeconds: 5,
   // --- end tasks -------------------------------------------------------------------------
@@ -138,9 +179,48 @@ assert.ok(limits.holdTtlMsMax >= limits.holdTtlMsMin);
 assert.ok(limits.ledgerBatchOpsMax >= 1);
 assert.ok(limits.auditQueryRecordsMax >= 1);
 assert.ok(
+  10 ** limits.auditQueryLimitDigitsMax > limits.auditQueryRecordsMax,
+  "any page size fits",
+);
+assert.ok(10 ** limits.auditSeqDigitsMax <= Number.MAX_SAFE_INTEGER, "a seq parses exactly");
+assert.ok(
   limits.auditQueryValueCharsMax >= limits.claimValueCharsMax,
   "any principal id can be queried",
 );
+// --- identifiers ---
+// Ids the ledger stores as they are fit its identifier limit; any id can be revoked and queried.
+for (const name of [
+  "tenantIdCharsMax",
+  "principalIdCharsMax",
+  "tokenIdCharsMax",
+  "holdIdCharsMax",
+  "taskIdCharsMax",
+  "transferIdCharsMax",
+  "revocationSubjectCharsMax",
+  "idempotencyKeyCharsMax",
+  "labelCharsMax",
+] as const) {
+  assert.ok(limits[name] <= limits.ledgerKeyCharsMax, `${name} fits a ledger key`);
+  assert.ok(limits[name] <= limits.routeParamCharsMax, `${name} passes the router`);
+}
+for (const name of [
+  "tenantIdCharsMax",
+  "principalIdCharsMax",
+  "tokenIdCharsMax",
+  "taskIdCharsMax",
+] as const) {
+  assert.ok(limits.revocationSubjectCharsMax >= limits[name], `any ${name} can be revoked`);
+}
+assert.ok(
+  limits.principalIdCharsMax <= limits.claimValueCharsMax,
+  "a principal is a valid policy input",
+);
+assert.ok(limits.tenantIdCharsMax <= limits.claimValueCharsMax, "a tenant is a valid policy input");
+assert.ok(
+  limits.auditQueryValueCharsMax >= limits.principalIdCharsMax,
+  "any principal can be queried",
+);
+// --- end identifiers ---
 assert.ok(limits.auditIndexValueBytesMax >= 4 * limits.auditQueryValueCharsMax, "and is indexed");
 // --- identity ---
 assert.ok(limits.tokenMaxAgeSecondsMax > limits.tokenClockToleranceSecondsMax);

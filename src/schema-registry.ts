@@ -42,6 +42,8 @@ function ajv(): Ajv2020 {
   if (ajvInstance !== undefined) return ajvInstance;
   const instance = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
   addFormats(instance);
+  // An annotation: the src/limits.ts limit a maxLength equals (test/server/limits.test.ts).
+  instance.addKeyword({ keyword: "x-limit", schemaType: "string" });
   for (const file of listSchemaFiles(schemasDir)) {
     const schema = JSON.parse(readFileSync(file, "utf8")) as AnySchemaObject;
     if (typeof schema.$id !== "string") throw new TypeError(`${file} has no $id`);

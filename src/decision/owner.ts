@@ -2,17 +2,15 @@
  * The owner key of a hold: who placed it, and so who alone may settle it. A principal is named
  * by its kind, issuer and id together (the same id at two issuers is two principals).
  */
-import { createHash } from "node:crypto";
 import type { Pseudonyms } from "../audit/pseudonym.js";
 import type { PrincipalKind } from "../identity/index.js";
-import { limits } from "../limits.js";
+import { boundedKey } from "../ledger/bounded-key.js";
 
 /**
- * `${kind}:${issuer}:${id}`. The ledger bounds an owner like its other identifiers
- * (`limits.ledgerKeyCharsMax`), which a long issuer and id together can exceed, and an id with a
- * `:` could make two principals read alike (issuer `https://a`, id `8443:u` against issuer
- * `https://a:8443`, id `u`); such a principal is keyed `${kind}#<sha256>` instead, which no
- * plain key can equal (a plain key has `:` right after the kind).
+ * `${kind}:${issuer}:${id}`. A long issuer and id together can exceed the ledger's identifier
+ * limit, and an id with a `:` could make two principals read alike (issuer `https://a`, id
+ * `8443:u` against issuer `https://a:8443`, id `u`); such a principal is keyed
+ * `${kind}#<sha256>` instead (src/ledger/bounded-key.ts).
  */
 /**
  * The owner key a hold stores and is settled with: the keyed pseudonym of `principalKey`, so the
@@ -32,10 +30,7 @@ export function principalKey(principal: {
   readonly id: string;
 }): string {
   const { kind, issuer, id } = principal;
-  const plain = `${kind}:${issuer}:${id}`;
-  if (plain.length <= limits.ledgerKeyCharsMax && !id.includes(":")) return plain;
-  const digest = createHash("sha256")
-    .update(JSON.stringify([kind, issuer, id]))
-    .digest("hex");
-  return `${kind}#${digest}`;
+  return boundedKey(kind, [kind, issuer, id], `${kind}:${issuer}:${id}`, {
+    digest: id.includes(":"),
+  });
 }

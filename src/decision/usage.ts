@@ -3,6 +3,7 @@
  * per hour per key (the token's jti, else the principal), steps per workflow. Workflow steps are
  * counted in the hour window: a loop breaker, not a lifetime total.
  */
+import { boundedKey } from "../ledger/bounded-key.js";
 import type { UsageCounter, UsageIncrement, UsageKey } from "../ledger/types.js";
 import type { Action, Usage } from "../policy/types.js";
 import type { VelocityLimits } from "./velocity.js";
@@ -19,14 +20,19 @@ export interface UsagePlan {
   readonly workflow: UsageKey | undefined;
 }
 
+/** `${kind}:${tenant}/${id}`, or its digest when that would not fit the ledger. */
+function scope(kind: string, tenant: string, id: string): string {
+  return boundedKey(kind, [kind, tenant, id], `${kind}:${tenant}/${id}`);
+}
+
 export function usagePlan(subject: UsageSubject, action: Action): UsagePlan {
   return {
-    principal: { scope: `principal:${subject.tenant}/${subject.principalId}`, window: "minute" },
-    key: { scope: `key:${subject.tenant}/${subject.keyId}`, window: "hour" },
+    principal: { scope: scope("principal", subject.tenant, subject.principalId), window: "minute" },
+    key: { scope: scope("key", subject.tenant, subject.keyId), window: "hour" },
     workflow:
       action.workflow_id === undefined
         ? undefined
-        : { scope: `workflow:${subject.tenant}/${action.workflow_id}`, window: "hour" },
+        : { scope: scope("workflow", subject.tenant, action.workflow_id), window: "hour" },
   };
 }
 

@@ -32,12 +32,18 @@ export function readClaim(claims: JsonObject, path: string): unknown {
   return current;
 }
 
-function readName(claims: JsonObject, path: string, field: string): string {
+/** Ids are bounded by their kind's limit (they become ledger keys), the plan like any name. */
+function readName(
+  claims: JsonObject,
+  path: string,
+  field: string,
+  charsMax: number = limits.claimValueCharsMax,
+): string {
   const value = readClaim(claims, path);
   if (value === undefined) throw claimsInvalid(`the token has no ${field} claim ("${path}")`);
-  if (typeof value !== "string" || value.length === 0 || value.length > limits.claimValueCharsMax) {
+  if (typeof value !== "string" || value.length === 0 || value.length > charsMax) {
     throw claimsInvalid(
-      `the token's ${field} claim ("${path}") must be a string of 1 to ${limits.claimValueCharsMax} characters`,
+      `the token's ${field} claim ("${path}") must be a string of 1 to ${charsMax} characters`,
     );
   }
   return value;
@@ -75,8 +81,8 @@ export function mapClaims(claims: JsonObject, issuer: Issuer): Principal {
   const mapping = issuer.claims;
   return {
     kind: issuer.principal_kind,
-    id: readName(claims, mapping.id, "id"),
-    tenant: readName(claims, mapping.tenant, "tenant"),
+    id: readName(claims, mapping.id, "id", limits.principalIdCharsMax),
+    tenant: readName(claims, mapping.tenant, "tenant", limits.tenantIdCharsMax),
     plan: readName(claims, mapping.plan, "plan"),
     roles: readNames(claims, mapping.roles, "roles"),
     scopes: readNames(claims, mapping.scopes, "scopes"),

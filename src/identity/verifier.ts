@@ -109,10 +109,10 @@ export async function createIdentityVerifier(
     const jti = claims.jti;
     if (
       jti !== undefined &&
-      (typeof jti !== "string" || jti.length === 0 || jti.length > limits.claimValueCharsMax)
+      (typeof jti !== "string" || jti.length === 0 || jti.length > limits.tokenIdCharsMax)
     ) {
       throw new CreditgateError("AUTH_CLAIMS_INVALID", {
-        message: "the token's jti is not a valid id",
+        message: `the token's jti must be a string of 1 to ${limits.tokenIdCharsMax} characters`,
       });
     }
     const expMs = Math.min(Math.floor(exp * 1000), Number.MAX_SAFE_INTEGER);

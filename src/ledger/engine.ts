@@ -88,6 +88,7 @@ import {
   assertIdentifier,
   assertInteger,
   assertRevocationKind,
+  assertText,
   checkAmount,
   checkDrawOrder,
   checkFloors,
@@ -592,7 +593,7 @@ export class LedgerEngine {
   async reverse(req: ReverseRequest): Promise<OpResult<ReverseValue>> {
     this.#assertKeyed(req);
     assertIdentifier(req.transferId, "transferId");
-    assertIdentifier(req.reason, "reason");
+    assertText(req.reason, "reason", limits.reasonCharsMax);
     const code = req.amount === undefined ? null : checkAmount(req.amount);
     return this.#idempotent("reverse", req, code, async (fingerprint) => {
       const ts = await this.#tenant(req.tenant);
@@ -645,7 +646,7 @@ export class LedgerEngine {
     this.#assertKeyed(req);
     assertRevocationKind(req.kind);
     assertIdentifier(req.subject, "subject");
-    assertIdentifier(req.reason, "reason");
+    assertText(req.reason, "reason", limits.reasonCharsMax);
     return this.#idempotent("revoke", req, null, async (fingerprint) => {
       const now = this.#nowMs;
       const revocation: Revocation = {

@@ -25,6 +25,17 @@ export function assertIdentifier(value: unknown, name: string): asserts value is
   }
 }
 
+/** Free text (a reason): non-empty and bounded, but not an identifier. */
+export function assertText(
+  value: unknown,
+  name: string,
+  charsMax: number,
+): asserts value is string {
+  if (typeof value !== "string" || value.length === 0 || value.length > charsMax) {
+    throw new TypeError(`${name} must be a non-empty string of at most ${charsMax}`);
+  }
+}
+
 export function assertClass(value: unknown, name: string): asserts value is CreditClass {
   if (!(creditClasses as readonly unknown[]).includes(value)) {
     throw new TypeError(`${name} must be one of ${creditClasses.join(", ")}`);

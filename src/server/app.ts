@@ -7,9 +7,10 @@ import fastify, { type FastifyInstance, type FastifyServerOptions, LogController
 import type { ServerConfig } from "../config/types.js";
 import { CreditgateError, isCreditgateError } from "../errors.js";
 import { newId } from "../ids.js";
+import { limits } from "../limits.js";
 import type { AppDeps } from "./deps.js";
 import { authPlugin } from "./plugins/auth.js";
-import { errorsPlugin } from "./plugins/errors.js";
+import { errorsPlugin, sendError, toCreditgateError } from "./plugins/errors.js";
 import { rateLimitPlugin } from "./plugins/rate-limit.js";
 import { adminRoutes } from "./routes/admin.js";
 import { auditRoutes } from "./routes/audit.js";
@@ -51,7 +52,15 @@ export async function buildApp(
     // Requests arriving while closing get our own 503 envelope (the hook below).
     return503OnClosing: false,
     forceCloseConnections: "idle",
-    routerOptions: { ignoreTrailingSlash: false, caseSensitive: true },
+    routerOptions: {
+      ignoreTrailingSlash: false,
+      caseSensitive: true,
+      // fastify's default (100) is below the id limits: a valid tenant or hold id got a 414.
+      maxParamLength: limits.routeParamCharsMax,
+    },
+    // Errors the router raises before any route (a path parameter too long, a bad percent-escape)
+    // answer in the one envelope too.
+    frameworkErrors: (error, _request, reply) => sendError(reply, toCreditgateError(error)),
   });
   app.setValidatorCompiler(validatorCompiler);
   // JSON only: text/plain bodies would reach handlers as strings.

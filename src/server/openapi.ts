@@ -60,6 +60,12 @@ function parametersFrom(schemaName: string, where: "path" | "query"): Json[] {
   }));
 }
 
+/** The header's schema as the route validates it, so the document states the same bounds. */
+function idempotencyKeySchema(): Json {
+  const properties = readSchema("api/idempotency-headers").properties as JsonObject;
+  return properties["idempotency-key"] as Json;
+}
+
 function errorResponses(route: ApiRoute): JsonObject {
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of [...route.errors, ...commonErrors]) {
@@ -89,12 +95,7 @@ function operation(route: ApiRoute): JsonObject {
             required: route.idempotency === "required",
             description:
               "A retry with the same key returns the identical response and applies at most once.",
-            schema: {
-              type: "string",
-              minLength: 1,
-              maxLength: 200,
-              pattern: "^[A-Za-z0-9._:@/-]+$",
-            },
+            schema: idempotencyKeySchema(),
           },
         ]),
   ];

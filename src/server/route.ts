@@ -10,13 +10,35 @@ import type { RefusalCode } from "../ledger/codes.js";
 import { type ApiRoute, fastifyPath } from "./api.js";
 import type { AppDeps } from "./deps.js";
 import { authenticate } from "./plugins/auth.js";
-import { apiSchema } from "./validation.js";
+import { apiSchema, requestInvalid, requestViolations } from "./validation.js";
+
+/** What a route without a query or body in the table validates against: nothing is allowed. */
+export const emptyQuerySchema = "api/empty-query";
+export const emptyBodySchema = "api/empty-body";
+
+/**
+ * A route that takes no body refuses one with fields, so nothing the caller sent is ignored. No
+ * body or `{}` passes. A GET's body is never read, so its presence is enough to refuse it.
+ */
+async function refuseBody(request: FastifyRequest): Promise<void> {
+  if (request.body !== undefined) {
+    const violations = requestViolations(emptyBodySchema, "body", request.body);
+    if (violations.length > 0) throw requestInvalid(violations);
+    return;
+  }
+  const length = request.headers["content-length"];
+  const hasBody =
+    request.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
+  if (hasBody) {
+    throw requestInvalid([{ in: "body", path: "", message: "this route takes no body" }]);
+  }
+}
 
 export function routeOptions(route: ApiRoute, deps: AppDeps): Omit<RouteOptions, "handler"> {
   const schema: FastifySchema = {
     ...(route.body === undefined ? {} : { body: apiSchema(route.body) }),
     ...(route.params === undefined ? {} : { params: apiSchema(route.params) }),
-    ...(route.query === undefined ? {} : { querystring: apiSchema(route.query) }),
+    querystring: apiSchema(route.query ?? emptyQuerySchema),
     ...(route.idempotency === undefined ? {} : { headers: apiSchema("api/idempotency-headers") }),
   };
   const auth = { identity: deps.identity, onFailure: deps.onAuthFailure };
@@ -25,6 +47,7 @@ export function routeOptions(route: ApiRoute, deps: AppDeps): Omit<RouteOptions,
     url: fastifyPath(route.path),
     schema,
     ...(route.auth === "none" ? {} : { onRequest: authenticate(route.auth, auth) }),
+    ...(route.body === undefined ? { preValidation: refuseBody } : {}),
   };
 }
 

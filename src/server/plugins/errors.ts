@@ -6,6 +6,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
 import fp from "fastify-plugin";
 import { CreditgateError, type ErrorCode, errorSpecs } from "../../errors.js";
+import { limits } from "../../limits.js";
 import type { SchemaViolation } from "../../schema-registry.js";
 
 export interface ErrorEnvelope {
@@ -73,6 +74,19 @@ export function toCreditgateError(error: FastifyError | Error): CreditgateError 
     return new CreditgateError("REQUEST_INVALID", {
       message: `request is invalid: ${violations.map((v) => `${v.path}: ${v.message}`).join("; ")}`,
       details: { violations },
+    });
+  }
+  // Only a path longer than every id limit gets here; shorter ones reach the params schema.
+  if (fastifyError.code === "FST_ERR_MAX_PARAM_LENGTH") {
+    const message = `is longer than ${limits.routeParamCharsMax} characters`;
+    return new CreditgateError("REQUEST_INVALID", {
+      message: `request is invalid: a path parameter ${message}`,
+      details: { violations: [{ in: "params", path: "", message }] },
+    });
+  }
+  if (fastifyError.code === "FST_ERR_BAD_URL") {
+    return new CreditgateError("REQUEST_MALFORMED", {
+      message: "the request URL is not valid (a malformed percent-escape)",
     });
   }
   const mapped = fastifyError.code === undefined ? undefined : fastifyCodes[fastifyError.code];

@@ -8,6 +8,7 @@ import type { CreditClass, RevocationKind } from "../../ledger/types.js";
 import { apiRoutes } from "../api.js";
 import type { AppDeps } from "../deps.js";
 import { ledgerRefusal, principalOf, requiredIdempotencyKey, routeOptions } from "../route.js";
+import { instantOf } from "../validation.js";
 import { actorContext } from "./context.js";
 
 interface GrantBody {
@@ -48,8 +49,10 @@ export const adminRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { 
         source: body.source ?? "api",
         ...(body.effective_at === undefined
           ? {}
-          : { effectiveAtMs: Date.parse(body.effective_at) }),
-        ...(body.expires_at === undefined ? {} : { expiresAtMs: Date.parse(body.expires_at) }),
+          : { effectiveAtMs: instantOf(body.effective_at, "body", "effective_at") }),
+        ...(body.expires_at === undefined
+          ? {}
+          : { expiresAtMs: instantOf(body.expires_at, "body", "expires_at") }),
         ...(body.priority === undefined ? {} : { priority: body.priority }),
         ...(body.reference === undefined ? {} : { reference: body.reference }),
         audit: actorContext(principalOf(request), request),

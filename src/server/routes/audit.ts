@@ -1,24 +1,10 @@
 /** Reading and verifying the audit trail (admin only). */
 import type { FastifyPluginAsync } from "fastify";
 import type { AuditKind } from "../../audit/chain.js";
-import { CreditgateError } from "../../errors.js";
 import { apiRoutes } from "../api.js";
 import type { AppDeps } from "../deps.js";
 import { routeOptions } from "../route.js";
-
-/** Epoch ms of a date-time the schema accepted; a few (leap seconds) still do not parse. */
-function instant(value: string, name: string): number {
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) {
-    throw new CreditgateError("REQUEST_INVALID", {
-      message: `request is invalid: querystring/${name}: is not a time this service can use`,
-      details: {
-        violations: [{ in: "querystring", path: `/${name}`, message: "is not a usable time" }],
-      },
-    });
-  }
-  return ms;
-}
+import { instantOf } from "../validation.js";
 
 /** Records per page when the caller does not say. */
 const auditPageRecordsDefault = 100;
@@ -44,8 +30,8 @@ export const auditRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { 
         ...(q.principal === undefined ? {} : { principal: q.principal }),
         ...(q.decision_id === undefined ? {} : { decisionId: q.decision_id }),
         ...(q.kind === undefined ? {} : { kind: q.kind }),
-        ...(q.from === undefined ? {} : { fromMs: instant(q.from, "from") }),
-        ...(q.to === undefined ? {} : { toMs: instant(q.to, "to") }),
+        ...(q.from === undefined ? {} : { fromMs: instantOf(q.from, "querystring", "from") }),
+        ...(q.to === undefined ? {} : { toMs: instantOf(q.to, "querystring", "to") }),
         ...(q.after === undefined ? {} : { afterSeq: Number(q.after) }),
         limit: q.limit === undefined ? auditPageRecordsDefault : Math.max(1, Number(q.limit)),
       });
