@@ -71,17 +71,18 @@ deny contains reason("UNKNOWN_PLAN", concat("", ["unknown plan ", plan_name])) i
 	not plan_known
 }
 
-deny contains reason("UNKNOWN_ACTION", concat("", ["unknown action type ", action_type])) if {
+deny contains reason("UNKNOWN_ACTION", message) if {
 	action_type != ""
 	not action_known
+	message := concat("", ["unknown action type ", action_type, "; ", knows(known_actions)])
 }
 
-deny contains reason("UNKNOWN_MODEL", missing_or_unknown(action_type, "model", model_name)) if {
+deny contains reason("UNKNOWN_MODEL", missing_or_unknown(action_type, "model", model_name, known_models)) if {
 	needs_model
 	not model_known
 }
 
-deny contains reason("UNKNOWN_TOOL", missing_or_unknown(action_type, "tool", tool_name)) if {
+deny contains reason("UNKNOWN_TOOL", missing_or_unknown(action_type, "tool", tool_name, known_tools)) if {
 	needs_tool
 	not tool_known
 }
@@ -105,6 +106,43 @@ deny contains reason("TENANT_SUSPENDED", concat("", ["tenant ", tenant, " is sus
 	principal.tenant_status == "suspended"
 }
 
-missing_or_unknown(action_name, field, "") := concat("", [action_name, " needs action.", field])
+missing_or_unknown(action_name, field, "", known) := concat("", [
+	action_name, " needs action.", field, "; ",
+	knows(known),
+])
 
-missing_or_unknown(_, field, name) := concat("", ["unknown ", field, " ", name]) if name != ""
+missing_or_unknown(_, field, name, known) := concat("", ["unknown ", field, " ", name, "; ", knows(known)]) if {
+	name != ""
+}
+
+# The names an UNKNOWN_* message offers instead: only what the bundle can actually price.
+known_actions := sort([a | some a, entry in data.prices.actions; is_object(entry)])
+
+known_models := sort([m |
+	some m, entry in data.models
+	is_object(entry)
+	is_object(object.get(data.prices.models, m, null))
+])
+
+known_tools := sort([t |
+	some t, entry in data.tools
+	is_object(entry)
+	is_number(object.get(data.prices.tools, t, null))
+])
+
+# A message lists at most this many names, then counts the rest.
+known_names_max := 10
+
+knows(names) := "this bundle knows none" if count(names) == 0
+
+knows(names) := concat("", ["this bundle knows: ", concat(", ", names)]) if {
+	count(names) > 0
+	count(names) <= known_names_max
+}
+
+knows(names) := concat("", [
+	"this bundle knows: ", concat(", ", [n | some i, n in names; i < known_names_max]),
+	" and ", fmt(count(names) - known_names_max), " more",
+]) if {
+	count(names) > known_names_max
+}

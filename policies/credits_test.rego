@@ -48,7 +48,7 @@ test_trial_plan_low_risk_tool_allowed if {
 
 test_high_risk_tool_with_only_trial_to_pay if {
 	d := decide({"action": {"type": "tool.call", "tool": "email.send"}}) with data.plans.pro.draw_order as ["trial"]
-	codes(d) == ["INSUFFICIENT_CREDITS", "TRIAL_HIGH_RISK_TOOL"]
+	codes(d) == ["TRIAL_HIGH_RISK_TOOL", "INSUFFICIENT_CREDITS"]
 	d.obligations.hard_stop == true
 	{"code": "INSUFFICIENT_CREDITS", "message": "needs 100, no credit class can pay 0"} in d.reasons
 }

@@ -17,7 +17,11 @@ priced if {
 	is_string(price_message)
 }
 
-deny_reasons := deny | fallback
+# An ended task spends nothing more: TASK_ENDED is its only reason, whatever else applies (its
+# balances are zero once its hold is resolved, so INSUFFICIENT_CREDITS would only be noise).
+deny_reasons := {reason("TASK_ENDED", task_ended_message)} if task_ended
+
+deny_reasons := deny | fallback if not task_ended
 
 default allowed := false
 
@@ -28,11 +32,23 @@ allow_obligations["overdraft"] := overdraft
 allow_obligations["max_output_tokens"] := output_tokens if needs_model
 
 deny_obligations["hard_stop"] if {
-	some r in deny
+	some r in deny_reasons
 	r.code in hard_stop_codes
 }
 
-deny_obligations["retry_after_seconds"] := retry_after_seconds if count(breached) > 0
+deny_obligations["retry_after_seconds"] := retry_after_seconds if {
+	some r in deny_reasons
+	r.code == "VELOCITY_LIMIT"
+}
+
+# Reasons come in the order of data.reasons.precedence, the primary reason first; a code not
+# listed comes after every listed one, and one code's reasons come by message. Sorting arrays
+# of [rank, code, message] orders the same in Go and Wasm.
+reason_rank[code] := i if some i, code in data.reasons.precedence
+
+rank(code) := object.get(reason_rank, code, count(reason_rank))
+
+in_precedence(rs) := [reason(t[1], t[2]) | some t in sort([[rank(r.code), r.code, r.message] | some r in rs])]
 
 # METADATA
 # entrypoint: true
@@ -57,14 +73,13 @@ decision := {
 	allowed
 }
 
-# Sorting an array of {code, message} objects orders by code, then message, the same in Go and Wasm.
 decision := {
 	"allow": false,
 	"cost": 0,
 	"hold": 0,
 	"draw_order": [],
 	"obligations": deny_obligations,
-	"reasons": sort([r | some r in deny_reasons]),
+	"reasons": in_precedence(deny_reasons),
 } if {
 	not allowed
 }

@@ -38,15 +38,27 @@ test_deny_has_no_cost_hold_or_draw_order if {
 	count(d.reasons) > 0
 }
 
-test_all_deny_reasons_reported_sorted if {
+test_all_deny_reasons_reported_in_precedence_order if {
 	d := decide({
 		"principal": {"plan": "trial", "tenant_status": "suspended"},
 		"action": {"type": "model.infer", "model": "gpt-4o"},
 		"balances": {"trial": 1000000},
 		"usage": {"calls_per_minute": 20},
 	})
-	codes(d) == ["MODEL_NOT_IN_PLAN", "TENANT_SUSPENDED", "VELOCITY_LIMIT"]
-	d.reasons == sort(d.reasons)
+	codes(d) == ["TENANT_SUSPENDED", "MODEL_NOT_IN_PLAN", "VELOCITY_LIMIT"]
+}
+
+suspended_and_too_fast := {"principal": {"tenant_status": "suspended"}, "usage": {"calls_per_minute": 100000}}
+
+test_precedence_follows_the_data_table if {
+	d := decide(suspended_and_too_fast) with data.reasons.precedence as ["VELOCITY_LIMIT", "TENANT_SUSPENDED"]
+	codes(d) == ["VELOCITY_LIMIT", "TENANT_SUSPENDED"]
+}
+
+# A code the table does not list comes after every listed one.
+test_unlisted_codes_come_last if {
+	d := decide(suspended_and_too_fast) with data.reasons.precedence as ["VELOCITY_LIMIT"]
+	codes(d) == ["VELOCITY_LIMIT", "TENANT_SUSPENDED"]
 }
 
 test_same_code_sorted_by_message if {

@@ -10,6 +10,9 @@ principal_kinds := {"user", "workload", "task"}
 
 tenant_statuses := {"active", "suspended"}
 
+# The state of a task principal's hold, as the decision engine read it.
+task_statuses := {"active", "committed", "released", "expired", "missing"}
+
 # Bounds keep every sum and product below 2^53, where Go and Wasm integer arithmetic agree.
 max_amount := 1000000000000
 
@@ -138,6 +141,11 @@ deny contains invalid(concat("", ["principal.", field, " must be an array of str
 deny contains invalid("principal.tenant_status must be active or suspended") if {
 	status := principal.tenant_status
 	not status in tenant_statuses
+}
+
+deny contains invalid("principal.task_status must be one of active, committed, expired, missing, released") if {
+	status := principal.task_status
+	not status in task_statuses
 }
 
 deny contains invalid("action.type must be a non-empty string") if action_type == ""

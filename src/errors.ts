@@ -26,6 +26,11 @@ export const errorSpecs = {
     retryable: false,
   },
   TOOLCHAIN_FAILED: { status: 500, message: "an OPA toolchain command failed", retryable: false },
+  LISTEN_FAILED: {
+    status: 500,
+    message: "the service could not listen on its address",
+    retryable: false,
+  },
 
   // --- policy source and build -----------------------------------------------------------
   POLICY_DATA_INVALID: {

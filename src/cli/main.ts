@@ -1,5 +1,8 @@
 /** The creditgate command: parses the first word and hands over to that command's module. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { isCreditgateError } from "../errors.js";
+import { packageRoot } from "../paths.js";
 import { auditCommand, auditHelp } from "./audit.js";
 import { balancesCommand, balancesHelp } from "./balances.js";
 import { grantCommand, grantHelp } from "./grant.js";
@@ -22,8 +25,17 @@ Commands:
   audit verify|export             verify the audit hash chain; export it as JSON Lines
   keys rotate|list                rotate and list the keys task tokens are signed with
 
-Run \`creditgate <command> --help\` for a command's options.
+Run \`creditgate <command> --help\` for a command's options; \`creditgate --version\` (or -v)
+prints the version.
 `;
+
+/** The version of the installed package, from its package.json. */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(join(packageRoot, "package.json"), "utf8")) as {
+    version?: unknown;
+  };
+  return typeof manifest.version === "string" ? manifest.version : "unknown";
+}
 
 /** The help printed after a usage mistake: the command's own, else the overview. */
 function commandHelp(command: string | undefined): string {
@@ -69,6 +81,10 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
         return await auditCommand(args, io);
       case "keys":
         return await keysCommand(args, io);
+      case "--version":
+      case "-v":
+        io.stdout(`${packageVersion()}\n`);
+        return 0;
       case undefined:
       case "help":
       case "--help":

@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import type { Config } from "../config/types.js";
+import { CreditgateError } from "../errors.js";
 import { createService } from "../service/service.js";
 import { type CliIO, UsageError } from "./io.js";
 import { configHelp, configOption, integer, loadCliConfig } from "./options.js";
@@ -25,6 +26,24 @@ Options:
                                debug and trace also log every request
 ${configHelp}
 `;
+
+/** The socket errors a listen can meet, as one readable line with a stable code. */
+const listenProblems: Readonly<Record<string, string>> = {
+  EADDRINUSE: "is in use",
+  EACCES: "needs privileges this process does not have",
+  EADDRNOTAVAIL: "is not an address of this machine",
+};
+
+function listenFailure(error: unknown, port: number, host: string): unknown {
+  const code = (error as { code?: unknown }).code;
+  const problem = typeof code === "string" ? listenProblems[code] : undefined;
+  if (problem === undefined) return error;
+  const message =
+    code === "EADDRNOTAVAIL"
+      ? `cannot listen on port ${port}: ${host} ${problem}`
+      : `port ${port} on ${host} ${problem}`;
+  return new CreditgateError("LISTEN_FAILED", { message, details: { port, host, reason: code } });
+}
 
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -71,7 +90,7 @@ export async function serveCommand(args: readonly string[], io: CliIO): Promise<
   } catch (error) {
     // E.g. the port is taken: release the store, keys and watchers before reporting it.
     await service.close();
-    throw error;
+    throw listenFailure(error, config.server.port, config.server.host);
   }
   const active = service.policy.current;
   io.stdout(

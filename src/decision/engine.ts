@@ -22,7 +22,7 @@ import {
   zeroAmounts,
 } from "../ledger/types.js";
 import type { PolicyEvaluator } from "../policy/evaluator.js";
-import type { DecisionInput, DecisionResult, Reason } from "../policy/types.js";
+import type { DecisionInput, DecisionResult, Reason, TaskStatus } from "../policy/types.js";
 import { ownerKey, principalKey } from "./owner.js";
 import {
   type DecisionReplay,
@@ -31,6 +31,7 @@ import {
   replayOf,
   requestDigest,
 } from "./replay.js";
+import { endedByLedger, heldToTaskEnded, taskEndedDeny, taskStatusOf } from "./task-ended.js";
 import type { DecideRequest, DecisionResponse } from "./types.js";
 import { type UsagePlan, usageIncrements, usageInput, usageKeys, usagePlan } from "./usage.js";
 import { tightestWindow, type VelocityLimits, velocityDeny, velocityLimits } from "./velocity.js";
@@ -94,14 +95,7 @@ interface Enforcement {
   readonly limits: VelocityLimits;
   /** The hold a task principal spends from; undefined for users and workloads. */
   readonly taskHoldId: string | undefined;
-  /** Whether that hold was active when the decision read it. */
-  readonly taskHoldActive: boolean;
 }
-
-const taskEnded: Reason = {
-  code: "TASK_ENDED",
-  message: "the task was completed, released or expired; its credential spends nothing more",
-};
 
 function taskNesting(taskId: string): Reason {
   return { code: "TASK_NESTING_DENIED", message: `task ${taskId} cannot start a task` };
@@ -170,16 +164,17 @@ export class DecisionEngine {
       return replayDecision(pseudonyms, { principal, action }, snapshot.prior);
     }
 
-    // A task sees, and can spend, only what is left of its own hold.
+    // A task sees, and can spend, only what is left of its own hold; the policy is told whether
+    // the hold is still active, or how the task ended.
     const taskHoldId = principal.kind === "task" ? principal.task?.holdId : undefined;
     let balances = snapshot.balances.available;
-    let taskHoldActive = false;
+    let taskStatus: TaskStatus | undefined;
     if (principal.kind === "task") {
       const hold =
         taskHoldId === undefined
           ? null
           : await this.#store.holdStatus(principal.tenant, taskHoldId);
-      taskHoldActive = hold?.state === "active";
+      taskStatus = taskStatusOf(hold);
       balances = hold?.state === "active" ? hold.remainingByClass : zeroAmounts();
     }
     const input: DecisionInput = {
@@ -190,6 +185,7 @@ export class DecisionEngine {
         plan: principal.plan,
         roles: principal.roles,
         scopes: principal.scopes,
+        ...(taskStatus === undefined ? {} : { task_status: taskStatus }),
       },
       action,
       balances,
@@ -204,9 +200,11 @@ export class DecisionEngine {
       // Fail closed: a policy that cannot answer denies, with the failure's own code.
       result = deny([{ code: error.code, message: error.message }]);
     }
-    // A task spends only its own hold and has none to place: whatever a policy says, it cannot
-    // start a task (the starter policy denies it itself, with this reason).
-    if (principal.kind === "task" && action.type === "agent.task" && result.allow) {
+    if (taskStatus !== undefined && taskStatus !== "active") {
+      result = heldToTaskEnded(result, principal.id, taskStatus);
+    } else if (principal.kind === "task" && action.type === "agent.task" && result.allow) {
+      // A task spends only its own hold and has none to place: whatever a policy says, it cannot
+      // start a task (the starter policy denies it itself, with this reason).
       result = deny([taskNesting(principal.id)]);
     }
     const decisionId = newId("decision", nowMs);
@@ -225,7 +223,6 @@ export class DecisionEngine {
       decisionId,
       limits: velocityLimits(evaluator.data, principal.plan),
       taskHoldId,
-      taskHoldActive,
     };
     if (principal.kind === "task") return this.#enforceTask(result, enforcement);
     return this.#enforce(result, enforcement);
@@ -235,12 +232,11 @@ export class DecisionEngine {
   async #enforceTask(result: DecisionResult, e: Enforcement): Promise<DecisionResponse> {
     if (!result.allow) return this.#recordOnly(result, e, 0, 0);
     const steps = e.request.action.units?.steps ?? 1;
-    if (e.taskHoldId === undefined) return this.#recordOnly(deny([taskEnded]), e, 0, 0);
-    if (result.cost === 0) {
-      // Free actions too end with the task: its hold must still be active.
-      if (!e.taskHoldActive) return this.#recordOnly(deny([taskEnded]), e, 0, 0);
-      return this.#recordOnly(result, e, 0, steps);
-    }
+    // An ended task (free actions included) was denied above, by the policy or the engine.
+    const taskId = e.request.principal.id;
+    if (e.taskHoldId === undefined)
+      return this.#recordOnly(taskEndedDeny(taskId, "missing"), e, 0, 0);
+    if (result.cost === 0) return this.#recordOnly(result, e, 0, steps);
     const shape = template(result, e.input, e.evaluator, e.decisionId, false);
     const drawn = await this.#store.drawHold({
       tenant: e.request.principal.tenant,
@@ -273,7 +269,13 @@ export class DecisionEngine {
       case "hold_expired":
       case "hold_released":
       case "hold_already_committed":
-        return this.#recordOnly(deny([taskEnded]), e, 0, 0);
+        // The hold ended between the decision's read and its draw.
+        return this.#recordOnly(
+          taskEndedDeny(taskId, endedByLedger(drawn.code) ?? "missing"),
+          e,
+          0,
+          0,
+        );
       default:
         throw new CreditgateError("LEDGER_REFUSED", {
           message: `the ledger refused the task's decision: ${drawn.code}`,

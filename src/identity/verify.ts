@@ -32,18 +32,62 @@ function claimFailureCode(claim: string, reason: string): ErrorCode {
   }
 }
 
-function translate(error: unknown): unknown {
+/** A NumericDate claim (seconds) as RFC 3339; a value no Date can hold is shown as given. */
+function when(seconds: unknown): string {
+  if (typeof seconds !== "number" || !Number.isFinite(seconds) || Math.abs(seconds) > 8.64e12) {
+    return String(seconds).slice(0, 32);
+  }
+  return new Date(Math.floor(seconds) * 1000).toISOString().replace(".000Z", "Z");
+}
+
+/**
+ * A readable message for a failed registered-claim check, instead of jose's ('"exp" claim
+ * timestamp check failed'). It names the claim and, for times, when; never the token.
+ */
+function claimMessage(
+  error: InstanceType<typeof joseErrors.JWTClaimValidationFailed>,
+  issuer: Issuer,
+): string {
+  const { claim, reason, payload } = error;
+  if (reason === "missing")
+    return `the token has no ${claim} claim, which issuer ${issuer.issuer} requires`;
+  if (reason === "invalid")
+    return `the token's ${claim} claim must be a number of seconds since the epoch`;
+  switch (claim) {
+    case "exp":
+      return `the token expired at ${when(payload.exp)}`;
+    case "nbf":
+      return `the token is not valid before ${when(payload.nbf)}`;
+    case "iat":
+      return error instanceof joseErrors.JWTExpired
+        ? `the token was issued at ${when(payload.iat)}, more than ${issuer.max_token_age_seconds} seconds ago (the issuer's max_token_age_seconds)`
+        : `the token claims to be issued at ${when(payload.iat)}, in the future`;
+    case "aud":
+      return `the token's aud names none of the audiences issuer ${issuer.issuer} accepts`;
+    case "iss":
+      return `the token's iss is not ${issuer.issuer}`;
+    case "typ":
+      return `the token's typ header is not ${issuer.typ ?? "the one this issuer requires"}`;
+    default:
+      return `the token's ${claim} claim is not accepted`;
+  }
+}
+
+function translate(error: unknown, issuer: Issuer): unknown {
   if (error instanceof CreditgateError) return error; // from the key resolver
   if (!(error instanceof joseErrors.JOSEError)) return error; // a bug: let it crash loudly
   const details = { reason: error.code };
   if (error instanceof joseErrors.JWTExpired) {
     // exp in the past, or iat older than max_token_age_seconds: both mean "too old".
-    return new CreditgateError("AUTH_TOKEN_EXPIRED", { message: error.message, details });
+    return new CreditgateError("AUTH_TOKEN_EXPIRED", {
+      message: claimMessage(error, issuer),
+      details: { ...details, claim: error.claim },
+    });
   }
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
     return new CreditgateError(claimFailureCode(error.claim, error.reason), {
-      message: error.message,
-      details,
+      message: claimMessage(error, issuer),
+      details: { ...details, claim: error.claim },
     });
   }
   if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid) {
@@ -101,6 +145,6 @@ export async function verifySignedToken(
     });
     return payload as JsonObject;
   } catch (error) {
-    throw translate(error);
+    throw translate(error, issuer);
   }
 }

@@ -14,7 +14,12 @@ export interface Principal {
   readonly roles: readonly string[];
   readonly scopes: readonly string[];
   readonly tenant_status?: "active" | "suspended";
+  /** A task principal's hold as the engine read it; absent means active. */
+  readonly task_status?: TaskStatus;
 }
+
+/** `active`, or how a task ended: its hold was committed, released, expired, or is missing. */
+export type TaskStatus = "active" | "committed" | "released" | "expired" | "missing";
 
 export interface ActionUnits {
   readonly input_tokens?: number;

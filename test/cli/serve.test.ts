@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { createRequire } from "node:module";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -170,6 +171,30 @@ describe("creditgate serve", () => {
 
     proc.child.kill("SIGTERM");
     expect(await proc.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it("reports a port in use in one line with LISTEN_FAILED and exits 1", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      writeConfig();
+      const proc = serve(
+        "--port",
+        String(port),
+        "--host",
+        "127.0.0.1",
+        "--config",
+        "creditgate.yaml",
+      );
+      expect(await proc.exited).toEqual({ code: 1, signal: null });
+      expect(proc.stderr()).toBe(
+        `creditgate: LISTEN_FAILED: port ${port} on 127.0.0.1 is in use\n`,
+      );
+      expect(proc.stdout()).not.toContain("listening");
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 
   it("prints its help and exits 0 for --help", async () => {

@@ -42,6 +42,7 @@ export function decisionInputArbitrary(names: KnownNames): fc.Arbitrary<Decision
         roles: fc.subarray(["admin", "member", "billing"]),
         scopes: fc.subarray(scopes),
         tenant_status: fc.constantFrom("active", "suspended"),
+        task_status: fc.constantFrom("active", "committed", "released", "expired", "missing"),
       },
       { requiredKeys: ["kind", "id", "tenant", "plan", "roles", "scopes"] },
     ),

@@ -217,9 +217,20 @@ describe("spending under a task", () => {
     const before = (await decide(task.token, free)).body as Decision;
     expect(before).toMatchObject({ allow: true, cost: 0 });
     await svc.request("POST", `/v1/holds/${task.hold_id}/release`, { token: user, body: {} });
-    const after = (await decide(task.token, free)).body as Decision;
-    expect(after.allow).toBe(false);
-    expect(after.reasons.map((r) => r.code)).toEqual(["TASK_ENDED"]);
+    // Free or paid, the answer says the task ended, never that credits ran out.
+    for (const action of [
+      free,
+      { type: "model.infer", model: "gpt-4o", units: { input_tokens: 10 } },
+    ]) {
+      const after = (await decide(task.token, action)).body as Decision;
+      expect(after.allow).toBe(false);
+      expect(after.reasons).toEqual([
+        {
+          code: "TASK_ENDED",
+          message: `task ${task.task_id} has ended: its hold was released; its credential spends nothing more`,
+        },
+      ]);
+    }
   });
 
   it("keeps a task within its scopes", async () => {
