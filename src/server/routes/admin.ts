@@ -4,12 +4,7 @@
  */
 import type { FastifyPluginAsync } from "fastify";
 import { toRfc3339 } from "../../clock.js";
-import type {
-  CreditClass,
-  RevocationKind,
-  TenantInfo,
-  TenantStatus,
-} from "../../ledger/types.js";
+import type { CreditClass, RevocationKind, TenantInfo, TenantStatus } from "../../ledger/types.js";
 import { apiRoutes } from "../api.js";
 import type { AppDeps } from "../deps.js";
 import { ledgerRefusal, principalOf, requiredIdempotencyKey, routeOptions } from "../route.js";
