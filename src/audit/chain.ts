@@ -19,6 +19,8 @@ export const auditKinds = [
   "expiry",
   "reversal",
   "revocation",
+  // A tenant suspended or reinstated (LedgerStore.setTenantStatus).
+  "tenant_status",
   "decision",
   // Service events without a ledger effect (LedgerStore.recordEvent).
   "policy",

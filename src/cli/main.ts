@@ -11,6 +11,7 @@ import { keysCommand, keysHelp } from "./keys.js";
 import { policyCommand, policyHelp } from "./policy.js";
 import { revokeCommand, revokeHelp } from "./revoke.js";
 import { serveCommand, serveHelp } from "./serve.js";
+import { tenantCommand, tenantHelp } from "./tenant.js";
 import { tokenCommand, tokenHelp } from "./token.js";
 
 const help = `Usage: creditgate <command> [options]
@@ -22,6 +23,7 @@ Commands:
   grant                           grant credits to a tenant's class through the ledger
   balances                        a tenant's available, posted and held credits per class
   revoke                          revoke a principal, token, task, tenant or grant
+  tenant suspend|reinstate|show   suspend or reinstate a tenant (every decision denied meanwhile)
   audit verify|export             verify the audit hash chain; export it as JSON Lines
   keys rotate|list                rotate and list the keys task tokens are signed with
 
@@ -52,6 +54,8 @@ function commandHelp(command: string | undefined): string {
       return balancesHelp;
     case "revoke":
       return revokeHelp;
+    case "tenant":
+      return tenantHelp;
     case "audit":
       return auditHelp;
     case "keys":
@@ -77,6 +81,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
         return await balancesCommand(args, io);
       case "revoke":
         return await revokeCommand(args, io);
+      case "tenant":
+        return await tenantCommand(args, io);
       case "audit":
         return await auditCommand(args, io);
       case "keys":

@@ -36,6 +36,7 @@ import type {
   ReversalResponse,
   RevocationRequest,
   RevocationResponse,
+  TenantResponse,
 } from "./types.js";
 
 /** The server's idempotency-key alphabet (schemas/api/idempotency-headers.schema.json). */
@@ -105,6 +106,15 @@ export function createClient(options: ClientOptions): CreditgateClient {
       });
     },
 
+    async tenant(tenant: string, options?: CallOptions) {
+      return call({
+        method: "GET",
+        path: `/v1/tenants/${segment("tenant", tenant)}`,
+        signal: options?.signal,
+        accept: isTenantResponse,
+      });
+    },
+
     async audit(query: AuditQuery = {}, options?: CallOptions) {
       return call({
         method: "GET",
@@ -166,6 +176,27 @@ export function createClient(options: ClientOptions): CreditgateClient {
         return call({
           ...enforcing("/v1/admin/revocations", request, options),
           accept: isRevocationResponse,
+        });
+      },
+      /** Every decision of the tenant is denied (TENANT_SUSPENDED) from the next one on. */
+      async suspendTenant(
+        tenant: string,
+        request: { readonly reason: string },
+        options?: EnforceOptions,
+      ): Promise<TenantResponse> {
+        return call({
+          ...enforcing(`/v1/tenants/${segment("tenant", tenant)}/suspend`, request, options),
+          accept: isTenantResponse,
+        });
+      },
+      async reinstateTenant(
+        tenant: string,
+        request: { readonly reason: string },
+        options?: EnforceOptions,
+      ): Promise<TenantResponse> {
+        return call({
+          ...enforcing(`/v1/tenants/${segment("tenant", tenant)}/reinstate`, request, options),
+          accept: isTenantResponse,
         });
       },
     },
@@ -316,6 +347,9 @@ const isReversalResponse = (v: unknown): v is ReversalResponse =>
 
 const isRevocationResponse = (v: unknown): v is RevocationResponse =>
   hasFields(v, { revocation_id: "string" });
+
+const isTenantResponse = (v: unknown): v is TenantResponse =>
+  hasFields(v, { tenant: "string", status: "string", since: "string|null", reason: "string|null" });
 
 const isBalancesResponse = (v: unknown): v is BalancesResponse =>
   hasFields(v, {

@@ -159,6 +159,20 @@ export interface RevocationResponse {
   readonly revocation_id: string;
 }
 
+export type TenantStatus = "active" | "suspended";
+
+/** GET /v1/tenants/{tenant}; a suspension or reinstatement also answers the last two fields. */
+export interface TenantResponse {
+  readonly tenant: string;
+  readonly status: TenantStatus;
+  /** RFC 3339: when the status last changed; null: never. */
+  readonly since: string | null;
+  readonly reason: string | null;
+  readonly previous_status?: TenantStatus;
+  /** False when the tenant already had the status (the request was still audited). */
+  readonly changed?: boolean;
+}
+
 export interface BalancesResponse {
   readonly tenant: string;
   /** RFC 3339: when the balances were read. */
@@ -222,6 +236,18 @@ export interface CreditgateAdminClient {
   reverse(request: ReversalRequest, options?: EnforceOptions): Promise<ReversalResponse>;
   /** POST /v1/admin/revocations. */
   revoke(request: RevocationRequest, options?: EnforceOptions): Promise<RevocationResponse>;
+  /** POST /v1/tenants/{tenant}/suspend: every decision of the tenant is denied from the next on. */
+  suspendTenant(
+    tenant: string,
+    request: { readonly reason: string },
+    options?: EnforceOptions,
+  ): Promise<TenantResponse>;
+  /** POST /v1/tenants/{tenant}/reinstate. */
+  reinstateTenant(
+    tenant: string,
+    request: { readonly reason: string },
+    options?: EnforceOptions,
+  ): Promise<TenantResponse>;
 }
 
 export interface CreditgateClient {
@@ -242,5 +268,7 @@ export interface CreditgateClient {
   /** GET /readyz, one attempt; a not-ready 503 resolves with status "unavailable". */
   ready(options?: CallOptions): Promise<HealthResponse>;
   /** Admin routes; the client's token must be an admin token. */
+  /** GET /v1/tenants/{tenant}: its status (active or suspended). */
+  tenant(tenant: string, options?: CallOptions): Promise<TenantResponse>;
   readonly admin: CreditgateAdminClient;
 }

@@ -186,6 +186,10 @@ export class DecisionEngine {
         roles: principal.roles,
         scopes: principal.scopes,
         ...(taskStatus === undefined ? {} : { task_status: taskStatus }),
+        // Read from the store with the balances, in the same snapshot, on every decision (never
+        // cached): a suspension or reinstatement committed by any instance, or by the CLI, is
+        // what the next decision on every instance sees, with no notification needed.
+        tenant_status: snapshot.tenantStatus,
       },
       action,
       balances,

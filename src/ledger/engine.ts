@@ -78,6 +78,10 @@ import {
   type RevokeValue,
   type Snapshot,
   type SweepResult,
+  type TenantInfo,
+  type TenantStatus,
+  type TenantStatusRequest,
+  type TenantStatusValue,
   type UsageIncrement,
   type UsageKey,
   usageWindows,
@@ -88,6 +92,7 @@ import {
   assertIdentifier,
   assertInteger,
   assertRevocationKind,
+  assertTenantStatus,
   assertText,
   checkAmount,
   checkDrawOrder,
@@ -110,6 +115,10 @@ interface TenantState {
   readonly held: Record<CreditClass, number>;
   readonly fromNextHoldExpiry: number | null;
   nextHoldExpiry: number | null;
+  readonly fromStatus: TenantStatus;
+  status: TenantStatus;
+  statusAtMs: number | null;
+  statusReason: string | null;
   readonly grants: Map<string, GrantRow>;
 }
 
@@ -122,6 +131,7 @@ type Op =
   | "release"
   | "reverse"
   | "revoke"
+  | "tenant_status"
   | "decision";
 
 /**
@@ -674,6 +684,46 @@ export class LedgerEngine {
     });
   }
 
+  /**
+   * Suspends or reinstates a tenant: the tenant row's status (what every decision's snapshot
+   * reads) and an audit record, in this transaction. The status a tenant already has is not
+   * changed again (its time and reason stay), but the request is still keyed and audited.
+   */
+  async setTenantStatus(req: TenantStatusRequest): Promise<OpResult<TenantStatusValue>> {
+    this.#assertKeyed(req);
+    assertTenantStatus(req.status);
+    assertIdentifier(req.reason, "reason");
+    return this.#idempotent("tenant_status", req, null, async () => {
+      const now = this.#nowMs;
+      const ts = await this.#tenant(req.tenant);
+      const previousStatus = ts.status;
+      const changed = previousStatus !== req.status;
+      if (changed) {
+        ts.status = req.status;
+        ts.statusAtMs = now;
+        ts.statusReason = req.reason;
+        ts.touched = true;
+      }
+      const auditSeq = this.#append("tenant_status", req.tenant, now, {
+        key: req.key,
+        status: req.status,
+        previous_status: previousStatus,
+        changed,
+        reason: req.reason,
+        context: req.audit ?? null,
+      });
+      return {
+        tenant: req.tenant,
+        status: ts.status,
+        previousStatus,
+        changed,
+        sinceMs: ts.statusAtMs,
+        reason: ts.statusReason,
+        auditSeq,
+      };
+    });
+  }
+
   async recordDecision(req: DecisionRequest): Promise<OpResult<DecisionValue>> {
     this.#assertKeyed(req);
     checkUsage(req.usage);
@@ -712,6 +762,12 @@ export class LedgerEngine {
     return { tenant, atMs: this.#nowMs, posted: { ...ts.posted }, held: { ...ts.held }, available };
   }
 
+  async tenantInfo(tenant: string): Promise<TenantInfo> {
+    assertIdentifier(tenant, "tenant");
+    const ts = await this.#tenant(tenant);
+    return { tenant, status: ts.status, sinceMs: ts.statusAtMs, reason: ts.statusReason };
+  }
+
   /** A hold of the tenant (null: none, or another tenant's), a due expiry applied first. */
   async holdStatus(tenant: string, holdId: string): Promise<HoldStatus | null> {
     assertIdentifier(tenant, "tenant");
@@ -743,6 +799,8 @@ export class LedgerEngine {
     idempotencyKey?: string,
   ): Promise<Snapshot> {
     const balances = await this.balances(tenant);
+    // Loaded with the balances (the same tenant row, the same read transaction): no extra query.
+    const tenantStatus = (await this.#tenant(tenant)).status;
     const windows = keys.map((k) => ({ ...k, windowStartMs: windowStart(k.window, this.#nowMs) }));
     const stored = await this.#tx.loadUsage(tenant, windows);
     const usage = windows.map((w) => {
@@ -756,9 +814,9 @@ export class LedgerEngine {
         credits: (row?.credits ?? 0) + (pending?.credits ?? 0),
       };
     });
-    if (idempotencyKey === undefined) return { nowMs: this.#nowMs, balances, usage };
+    if (idempotencyKey === undefined) return { nowMs: this.#nowMs, balances, usage, tenantStatus };
     const [prior] = (await this.idempotencyRecords(tenant, [idempotencyKey])).values();
-    return { nowMs: this.#nowMs, balances, usage, prior: prior ?? null };
+    return { nowMs: this.#nowMs, balances, usage, tenantStatus, prior: prior ?? null };
   }
 
   async idempotencyRecords(
@@ -791,7 +849,7 @@ export class LedgerEngine {
 
   changes(): ChangeSet {
     const newTenants: string[] = [];
-    const tenantUpdates: { tenant: string; nextHoldExpiryAtMs: number | null }[] = [];
+    const tenantUpdates: ChangeSet["tenantUpdates"][number][] = [];
     const balanceUpdates: ChangeSet["balanceUpdates"][number][] = [];
     const grantInserts: GrantRow[] = [];
     const grantUpdates: ChangeSet["grantUpdates"][number][] = [];
@@ -799,8 +857,16 @@ export class LedgerEngine {
       if (!ts.touched) continue;
       this.#assertTenant(ts);
       if (ts.isNew) newTenants.push(ts.tenant);
-      if (ts.isNew || ts.nextHoldExpiry !== ts.fromNextHoldExpiry) {
-        tenantUpdates.push({ tenant: ts.tenant, nextHoldExpiryAtMs: ts.nextHoldExpiry });
+      if (ts.isNew || ts.nextHoldExpiry !== ts.fromNextHoldExpiry || ts.status !== ts.fromStatus) {
+        tenantUpdates.push({
+          tenant: ts.tenant,
+          nextHoldExpiryAtMs: ts.nextHoldExpiry,
+          // A new tenant's row starts active: the update sets what it is to be.
+          fromStatus: ts.isNew ? "active" : ts.fromStatus,
+          status: ts.status,
+          statusAtMs: ts.statusAtMs,
+          statusReason: ts.statusReason,
+        });
       }
       for (const cls of creditClasses) {
         if (ts.posted[cls] !== ts.fromPosted[cls] || ts.held[cls] !== ts.fromHeld[cls]) {
@@ -945,6 +1011,10 @@ export class LedgerEngine {
       held: { ...(row?.held ?? zeroAmounts()) },
       fromNextHoldExpiry: row?.nextHoldExpiryAtMs ?? null,
       nextHoldExpiry: row?.nextHoldExpiryAtMs ?? null,
+      fromStatus: row?.status ?? "active",
+      status: row?.status ?? "active",
+      statusAtMs: row?.statusAtMs ?? null,
+      statusReason: row?.statusReason ?? null,
       grants: new Map(),
     };
     for (const grant of grants) this.#trackGrant(ts, grant);

@@ -30,6 +30,9 @@ import type {
   RevokeValue,
   Snapshot,
   SweepResult,
+  TenantInfo,
+  TenantStatusRequest,
+  TenantStatusValue,
   UsageKey,
 } from "./types.js";
 
@@ -82,6 +85,12 @@ export interface LedgerStore {
   release(req: ReleaseRequest): Promise<OpResult<ReleaseValue>>;
   reverse(req: ReverseRequest): Promise<OpResult<ReverseValue>>;
   revoke(req: RevokeRequest): Promise<OpResult<RevokeValue>>;
+  /**
+   * Suspends or reinstates a tenant (idempotent by key, audited as `tenant_status` in the same
+   * transaction). The status is part of every `snapshot`, so it holds from the next decision on,
+   * on every instance sharing the store.
+   */
+  setTenantStatus(req: TenantStatusRequest): Promise<OpResult<TenantStatusValue>>;
   /** Audit-only: a deny, or a decision without a ledger effect. */
   recordDecision(req: DecisionRequest): Promise<OpResult<DecisionValue>>;
   /**
@@ -100,7 +109,12 @@ export interface LedgerStore {
   holdStatus(tenant: string, holdId: string): Promise<HoldStatus | null>;
   /** Balances as they were at `atMs` (≤ now), from entries and hold history. */
   balancesAt(tenant: string, atMs: number): Promise<Balances>;
-  /** Balances and usage counters for building a policy input, read in one transaction. */
+  /** A tenant's status, when it last changed and why (an unknown tenant is active). */
+  tenantInfo(tenant: string): Promise<TenantInfo>;
+  /**
+   * Balances, usage counters and the tenant's status for building a policy input, read in one
+   * transaction.
+   */
   snapshot(tenant: string, usage: readonly UsageKey[], idempotencyKey?: string): Promise<Snapshot>;
   /**
    * The operations recorded under these idempotency keys of a tenant (missing keys are absent):

@@ -5,6 +5,7 @@ import type {
   CreditClass,
   Part,
   Revocation,
+  TenantStatus,
   UsageCounter,
   UsageKey,
   UsageWindow,
@@ -80,6 +81,10 @@ export interface TransferEntry extends EntryRow {
 export interface TenantRow {
   readonly tenant: string;
   readonly nextHoldExpiryAtMs: number | null;
+  readonly status: TenantStatus;
+  /** When the status last changed, and why; both null if it never did. */
+  readonly statusAtMs: number | null;
+  readonly statusReason: string | null;
   readonly posted: Readonly<Record<CreditClass, number>>;
   readonly held: Readonly<Record<CreditClass, number>>;
 }
@@ -105,7 +110,15 @@ export interface UsageDelta {
 /** Everything one batch writes; the adapter applies it with compare-and-set on mutable rows. */
 export interface ChangeSet {
   readonly newTenants: readonly string[];
-  readonly tenantUpdates: readonly { tenant: string; nextHoldExpiryAtMs: number | null }[];
+  /** The tenant row as it is to be; compare-and-set on `fromStatus`. */
+  readonly tenantUpdates: readonly {
+    tenant: string;
+    nextHoldExpiryAtMs: number | null;
+    fromStatus: TenantStatus;
+    status: TenantStatus;
+    statusAtMs: number | null;
+    statusReason: string | null;
+  }[];
   readonly balanceUpdates: readonly {
     tenant: string;
     class: CreditClass;

@@ -145,6 +145,19 @@ export interface RevokeRequest extends Keyed {
   readonly reason: string;
 }
 
+export const tenantStatuses = ["active", "suspended"] as const;
+export type TenantStatus = (typeof tenantStatuses)[number];
+
+/**
+ * Suspends or reinstates a tenant. The status is what every decision's snapshot reads, so the
+ * next decision anywhere sees it. Asking for the status the tenant already has changes nothing
+ * but is still recorded (audited, keyed), with `changed: false`.
+ */
+export interface TenantStatusRequest extends Keyed {
+  readonly status: TenantStatus;
+  readonly reason: string;
+}
+
 /** An audit-only record (a deny, or any decision without a ledger effect). */
 export interface DecisionRequest extends Keyed {
   /** Required unless `record` gives it. */
@@ -244,6 +257,26 @@ export interface RevokeValue {
   readonly revocationId: string;
   readonly auditSeq: number;
 }
+export interface TenantStatusValue {
+  readonly tenant: string;
+  readonly status: TenantStatus;
+  readonly previousStatus: TenantStatus;
+  /** False when the tenant already had this status: nothing but the audit record was written. */
+  readonly changed: boolean;
+  /** When the status took effect (for an unchanged status, when it last changed; null: never). */
+  readonly sinceMs: number | null;
+  /** The reason of the change that set the status (null: never changed). */
+  readonly reason: string | null;
+  readonly auditSeq: number;
+}
+/** A tenant's status as it stands now; a tenant the ledger has never seen is active. */
+export interface TenantInfo {
+  readonly tenant: string;
+  readonly status: TenantStatus;
+  /** When the status last changed; null: never. */
+  readonly sinceMs: number | null;
+  readonly reason: string | null;
+}
 export interface DecisionValue {
   readonly auditSeq: number;
   /** The request's `record(...).replay`, when it had one. */
@@ -284,6 +317,8 @@ export interface Snapshot {
   readonly nowMs: number;
   readonly balances: Balances;
   readonly usage: readonly UsageCounter[];
+  /** The tenant's status, read in the same transaction as its balances. */
+  readonly tenantStatus: TenantStatus;
   /** What the idempotency key asked about already recorded (null: unused; absent: not asked). */
   readonly prior?: IdempotencyRecord | null;
 }

@@ -9,6 +9,7 @@ import {
   creditClasses,
   type Floors,
   revocationKinds,
+  tenantStatuses,
   type UsageIncrement,
   usageWindows,
 } from "./types.js";
@@ -45,6 +46,12 @@ export function assertClass(value: unknown, name: string): asserts value is Cred
 export function assertRevocationKind(value: unknown): void {
   if (!(revocationKinds as readonly unknown[]).includes(value)) {
     throw new TypeError(`kind must be one of ${revocationKinds.join(", ")}`);
+  }
+}
+
+export function assertTenantStatus(value: unknown): void {
+  if (!(tenantStatuses as readonly unknown[]).includes(value)) {
+    throw new TypeError(`status must be one of ${tenantStatuses.join(", ")}`);
   }
 }
 

@@ -44,6 +44,9 @@ import type {
   RevokeValue,
   Snapshot,
   SweepResult,
+  TenantInfo,
+  TenantStatusRequest,
+  TenantStatusValue,
   UsageKey,
 } from "../ledger/types.js";
 import { limits } from "../limits.js";
@@ -175,6 +178,9 @@ export abstract class BatchedLedgerStore implements LedgerStore {
   revoke(req: RevokeRequest): Promise<OpResult<RevokeValue>> {
     return this.committer.run((e) => e.revoke(req), req);
   }
+  setTenantStatus(req: TenantStatusRequest): Promise<OpResult<TenantStatusValue>> {
+    return this.committer.run((e) => e.setTenantStatus(req), req);
+  }
   recordDecision(req: DecisionRequest): Promise<OpResult<DecisionValue>> {
     return this.committer.run((e) => e.recordDecision(req), req);
   }
@@ -190,6 +196,9 @@ export abstract class BatchedLedgerStore implements LedgerStore {
    */
   balances(tenant: string): Promise<Balances> {
     return this.#read((e) => e.balances(tenant), { tenant });
+  }
+  tenantInfo(tenant: string): Promise<TenantInfo> {
+    return this.#read((e) => e.tenantInfo(tenant), { tenant });
   }
   holdStatus(tenant: string, holdId: string): Promise<HoldStatus | null> {
     return this.#read((e) => e.holdStatus(tenant, holdId), { tenant });

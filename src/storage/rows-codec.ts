@@ -1,7 +1,14 @@
 /** Row decoding shared by the adapters: both hand back snake_case rows with numeric columns. */
 import type { AuditKind, AuditRecord } from "../audit/chain.js";
-import type { GrantRow, HoldRow, TransferEntry } from "../ledger/rows.js";
-import type { CreditClass, Part, Revocation, RevocationKind } from "../ledger/types.js";
+import type { GrantRow, HoldRow, TenantRow, TransferEntry } from "../ledger/rows.js";
+import {
+  type CreditClass,
+  type Part,
+  type Revocation,
+  type RevocationKind,
+  type TenantStatus,
+  tenantStatuses,
+} from "../ledger/types.js";
 
 export type Row = Record<string, unknown>;
 
@@ -19,6 +26,20 @@ export function numOrNull(value: unknown): number | null {
 function text(value: unknown): string {
   if (typeof value !== "string") throw new TypeError(`not text: ${String(value)}`);
   return value;
+}
+
+/** The status columns of a tenants row (status, status_at_ms, status_reason). */
+export function tenantStatusFromRow(
+  r: Row,
+): Pick<TenantRow, "status" | "statusAtMs" | "statusReason"> {
+  const status = text(r.status) as TenantStatus;
+  if (!tenantStatuses.includes(status)) throw new TypeError(`unknown tenant status: ${status}`);
+  return {
+    status,
+    statusAtMs: numOrNull(r.status_at_ms),
+    statusReason:
+      r.status_reason === null || r.status_reason === undefined ? null : text(r.status_reason),
+  };
 }
 
 export function grantFromRow(r: Row): GrantRow {

@@ -210,4 +210,21 @@ describe("server errors as CreditgateClientError", () => {
     expect(badAction).toMatchObject({ code: "REQUEST_INVALID", status: 400 });
     expect(await ops.balances("acme")).toEqual({ ...before, at: expect.any(String) });
   });
+
+  it("suspends, reads and reinstates a tenant; a suspended tenant's decision is a deny", async () => {
+    await ops.admin.grant({ tenant: "acme", class: "paid", amount: 1_000 });
+    const suspended = await ops.admin.suspendTenant("acme", { reason: "client test" });
+    expect(suspended).toMatchObject({
+      status: "suspended",
+      previous_status: "active",
+      changed: true,
+    });
+    expect(await ops.tenant("acme")).toMatchObject({ status: "suspended", reason: "client test" });
+    const denied = await user.decide({ type: "prompt.submit" });
+    expect(denied.allow).toBe(false);
+    expect(denied.reasons.map((r) => r.code)).toEqual(["TENANT_SUSPENDED"]);
+    const reinstated = await ops.admin.reinstateTenant("acme", { reason: "done" });
+    expect(reinstated).toMatchObject({ status: "active", changed: true });
+    expect((await user.decide({ type: "prompt.submit" })).allow).toBe(true);
+  });
 });

@@ -48,7 +48,7 @@ function alphabetOf(field: StringField): string[] {
 const dateTimeStem = "2999-01-01T00:00:00";
 
 /** A string of exactly `length` characters the field's format and pattern accept. */
-function valueOf(field: StringField, length: number): fc.Arbitrary<string> {
+function stringOfLength(field: StringField, length: number): fc.Arbitrary<string> {
   // Far in the future (a grant's expiry must be), padded with fraction digits.
   if (field.format === "date-time") return fc.constant(dateTimeOf(length));
   return fc
@@ -141,7 +141,9 @@ describe("request fields at their limits", () => {
       fc.asyncProperty(
         fc
           .constantFrom(...deltas)
-          .chain((delta) => valueOf(field, limit + delta).map((value) => ({ delta, value }))),
+          .chain((delta) =>
+            stringOfLength(field, limit + delta).map((value) => ({ delta, value })),
+          ),
         async ({ delta, value }) => {
           const res = await send(route, callWith(route, base, field, value));
           const error = (res.body as ErrorBody).error;
@@ -178,7 +180,10 @@ let signingKey: Promise<{ key: Awaited<ReturnType<typeof importJWK>>; kid: strin
 async function tokenWith(claims: Record<string, Json>): Promise<string> {
   signingKey ??= readFile(devPrivateJwkPath, "utf8").then(async (text) => {
     const jwk = JSON.parse(text) as JWK;
-    return { key: (await importJWK(jwk, "EdDSA")) as Awaited<ReturnType<typeof importJWK>>, kid: jwk.kid as string };
+    return {
+      key: (await importJWK(jwk, "EdDSA")) as Awaited<ReturnType<typeof importJWK>>,
+      kid: jwk.kid as string,
+    };
   });
   const { key, kid } = await signingKey;
   const nowSec = Math.floor(Date.now() / 1000);

@@ -24,7 +24,9 @@ interface Annotated {
 function annotated(node: Json, file: string, at: string, out: Annotated[]): Annotated[] {
   if (node === null || typeof node !== "object") return out;
   if (Array.isArray(node)) {
-    node.forEach((child, i) => annotated(child, file, `${at}/${i}`, out));
+    node.forEach((child, i) => {
+      annotated(child, file, `${at}/${i}`, out);
+    });
     return out;
   }
   if ("x-limit" in node || (node.type === "string" && "maxLength" in node)) {

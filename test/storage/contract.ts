@@ -59,7 +59,7 @@ export function describeStoreContract(factory: StoreFactory): void {
       });
 
     it("records its schema version and starts with an empty verified chain", async () => {
-      expect(await store.schemaVersion()).toBe(4);
+      expect(await store.schemaVersion()).toBe(5);
       expect(await store.verifyAudit()).toMatchObject({ ok: true, count: 0 });
     });
 
@@ -1327,6 +1327,172 @@ export function describeStoreContract(factory: StoreFactory): void {
           data: { context: audit },
         });
         expect(records.find((r) => r.seq === deny.auditSeq)).toMatchObject({ kind: "decision" });
+      });
+    });
+
+    describe("tenant status", () => {
+      const setStatus = (
+        key: string,
+        status: "active" | "suspended",
+        reason = "abuse",
+        tenant = "t",
+      ) =>
+        store.setTenantStatus({
+          tenant,
+          key,
+          status,
+          reason,
+          audit: { actor: { kind: "user", id: "ops" } },
+        });
+
+      it("suspends and reinstates, read by the next snapshot, each change audited with its reason and actor", async () => {
+        value(await fund("t", 100));
+        expect((await store.snapshot("t", [])).tenantStatus).toBe("active");
+        expect(await store.tenantInfo("t")).toEqual({
+          tenant: "t",
+          status: "active",
+          sinceMs: null,
+          reason: null,
+        });
+
+        clock.tick(1_000);
+        const suspended = value(await setStatus("s1", "suspended", "card declined"));
+        expect(suspended).toMatchObject({
+          tenant: "t",
+          status: "suspended",
+          previousStatus: "active",
+          changed: true,
+          sinceMs: T0 + 1_000,
+          reason: "card declined",
+        });
+        expect((await store.snapshot("t", [])).tenantStatus).toBe("suspended");
+        expect(await store.tenantInfo("t")).toEqual({
+          tenant: "t",
+          status: "suspended",
+          sinceMs: T0 + 1_000,
+          reason: "card declined",
+        });
+        // Only the status changed: the credits are all still there.
+        expect((await store.balances("t")).available.paid).toBe(100);
+
+        clock.tick(1_000);
+        value(await setStatus("r1", "active", "paid up"));
+        expect((await store.snapshot("t", [], "next")).tenantStatus).toBe("active");
+        expect(await store.tenantInfo("t")).toMatchObject({
+          status: "active",
+          sinceMs: T0 + 2_000,
+          reason: "paid up",
+        });
+
+        const records = (await store.queryAudit({ kind: "tenant_status", limit: 10 })).records;
+        expect(records.map((r) => [r.seq, r.at_ms, r.tenant, r.data])).toEqual([
+          [
+            suspended.auditSeq,
+            T0 + 1_000,
+            "t",
+            {
+              key: "s1",
+              status: "suspended",
+              previous_status: "active",
+              changed: true,
+              reason: "card declined",
+              context: { actor: { kind: "user", id: "ops" } },
+            },
+          ],
+          [
+            suspended.auditSeq + 1,
+            T0 + 2_000,
+            "t",
+            {
+              key: "r1",
+              status: "active",
+              previous_status: "suspended",
+              changed: true,
+              reason: "paid up",
+              context: { actor: { kind: "user", id: "ops" } },
+            },
+          ],
+        ]);
+        expect(await store.verifyAudit()).toMatchObject({ ok: true });
+      });
+
+      it("is idempotent by key, and suspending a suspended tenant changes nothing but is audited", async () => {
+        const first = value(await setStatus("s1", "suspended"));
+        // A tenant the ledger had never seen: suspended all the same, with empty balances.
+        expect(first).toMatchObject({ previousStatus: "active", changed: true, sinceMs: T0 });
+        expect((await store.balances("t")).posted).toEqual({
+          trial: 0,
+          paid: 0,
+          promo: 0,
+          admin: 0,
+        });
+
+        clock.tick(1_000);
+        const replay = await setStatus("s1", "suspended");
+        expect(replay).toEqual({ ok: true, code: "exists", value: first });
+        expect(await setStatus("s1", "active")).toEqual({
+          ok: false,
+          code: "exists_with_different_request",
+        });
+        expect(await store.tenantInfo("t")).toMatchObject({ status: "suspended" });
+
+        const again = value(await setStatus("s2", "suspended", "still abusing"));
+        expect(again).toMatchObject({
+          status: "suspended",
+          previousStatus: "suspended",
+          changed: false,
+          // The original suspension's time and reason stand.
+          sinceMs: T0,
+          reason: "abuse",
+        });
+        const kinds = (await store.auditRecords(0, 10)).map((r) => [r.kind, r.data.changed]);
+        expect(kinds).toEqual([
+          ["tenant_status", true],
+          ["tenant_status", false],
+        ]);
+      });
+
+      it("changes the status in the same transaction as a hold expiry due on the tenant", async () => {
+        value(await fund("t", 100));
+        value(
+          await store.hold({ tenant: "t", key: "h", amount: 40, drawOrder: ["paid"], ttlMs: MIN }),
+        );
+        clock.tick(2 * MIN);
+        value(await setStatus("s1", "suspended"));
+        const snap = await store.snapshot("t", []);
+        expect(snap.tenantStatus).toBe("suspended");
+        expect(snap.balances.available.paid).toBe(100);
+        expect((await store.auditRecords(0, 10)).map((r) => r.kind)).toEqual([
+          "grant",
+          "hold",
+          "expiry",
+          "tenant_status",
+        ]);
+      });
+
+      it("keeps each tenant's status its own", async () => {
+        value(await setStatus("s1", "suspended", "abuse", "a"));
+        expect((await store.snapshot("a", [])).tenantStatus).toBe("suspended");
+        expect((await store.snapshot("b", [])).tenantStatus).toBe("active");
+      });
+
+      it("refuses an unknown status or an empty reason as a programming error, writing nothing", async () => {
+        await expect(
+          store.setTenantStatus({
+            tenant: "t",
+            key: "k",
+            status: "gone" as "active",
+            reason: "x",
+          }),
+        ).rejects.toThrow(TypeError);
+        await expect(setStatus("k", "suspended", "")).rejects.toThrow(TypeError);
+        expect(await store.auditRecords(0, 10)).toEqual([]);
+      });
+
+      it("lets the database refuse a status it does not know", async () => {
+        value(await setStatus("s1", "suspended"));
+        await expect(sut.raw("UPDATE tenants SET status = 'gone'")).rejects.toThrow();
+        expect((await store.tenantInfo("t")).status).toBe("suspended");
       });
     });
 

@@ -29,7 +29,7 @@ describe("openStore with SQLite", () => {
     const store = await openStore(sqliteConfig(path));
     try {
       expect(store).toBeInstanceOf(SqliteLedgerStore);
-      expect(await store.schemaVersion()).toBe(4);
+      expect(await store.schemaVersion()).toBe(5);
       expect(existsSync(path)).toBe(true);
       expect((store as SqliteLedgerStore).synchronous).toBe("FULL");
       expect((store as SqliteLedgerStore).pragmas()).toEqual({
@@ -121,7 +121,7 @@ describe("openStore with PostgreSQL", () => {
     const store = await openStore(config);
     try {
       expect(store).toBeInstanceOf(PostgresLedgerStore);
-      expect(await store.schemaVersion()).toBe(4);
+      expect(await store.schemaVersion()).toBe(5);
       expect(
         await store.grant({ tenant: "t", key: "k", class: "promo", amount: 3, source: "s" }),
       ).toMatchObject({ ok: true });

@@ -12,7 +12,7 @@ describe("PostgreSQL store", () => {
     const stores = await Promise.all(
       Array.from({ length: 3 }, () => PostgresLedgerStore.open({ connectionString: url })),
     );
-    for (const store of stores) expect(await store.schemaVersion()).toBe(4);
+    for (const store of stores) expect(await store.schemaVersion()).toBe(5);
     await Promise.all(stores.map((s) => s.close()));
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -23,6 +23,7 @@ describe("PostgreSQL store", () => {
         { version: 2, name: "audit-query" },
         { version: 3, name: "hold-draws" },
         { version: 4, name: "hold-owner" },
+        { version: 5, name: "tenant-status" },
       ]);
       await expect(client.query("TRUNCATE entries")).rejects.toThrow(/append-only/);
       await expect(client.query("TRUNCATE audit_records")).rejects.toThrow(/append-only/);
@@ -86,7 +87,7 @@ describe("PostgreSQL store", () => {
       ]);
       const store = await PostgresLedgerStore.open({ connectionString: url });
       try {
-        expect(await store.schemaVersion()).toBe(4);
+        expect(await store.schemaVersion()).toBe(5);
         const { rows } = await client.query(
           "SELECT seq::int, principal, decision_id FROM audit_records ORDER BY seq",
         );

@@ -165,7 +165,7 @@ describe("SQLite store", () => {
     const path = join(dir, "migrate.db");
     for (let i = 0; i < 2; i++) {
       const store = SqliteLedgerStore.open({ path });
-      expect(await store.schemaVersion()).toBe(4);
+      expect(await store.schemaVersion()).toBe(5);
       await store.close();
     }
     const db = new Database(path, { readonly: true });
@@ -174,6 +174,7 @@ describe("SQLite store", () => {
       { version: 2, name: "audit-query" },
       { version: 3, name: "hold-draws" },
       { version: 4, name: "hold-owner" },
+      { version: 5, name: "tenant-status" },
     ]);
     db.close();
   });
@@ -241,7 +242,7 @@ describe("SQLite store", () => {
 
     const store = SqliteLedgerStore.open({ path, clock: new ManualClock(10_000) });
     try {
-      expect(await store.schemaVersion()).toBe(4);
+      expect(await store.schemaVersion()).toBe(5);
       const db = new Database(path);
       const derived = db.prepare("SELECT seq, principal, decision_id FROM audit_records").all();
       expect(derived).toEqual(v1Expected);
@@ -303,7 +304,7 @@ describe("SQLite store", () => {
     const clock = new ManualClock(50_000);
     const store = SqliteLedgerStore.open({ path, clock });
     try {
-      expect(await store.schemaVersion()).toBe(4);
+      expect(await store.schemaVersion()).toBe(5);
       const db = new Database(path);
       expect(
         db.prepare("SELECT hold_id, drawn, released FROM holds ORDER BY hold_id").all(),
@@ -374,7 +375,7 @@ describe("SQLite store", () => {
 
     const store = SqliteLedgerStore.open({ path, clock: new ManualClock(50_000) });
     try {
-      expect(await store.schemaVersion()).toBe(4);
+      expect(await store.schemaVersion()).toBe(5);
       const db = new Database(path, { readonly: true });
       expect(db.prepare("SELECT hold_id, owner FROM holds ORDER BY hold_id").all()).toEqual([
         { hold_id: "hld_a", owner: null },

@@ -1,10 +1,10 @@
 /**
- * Admin writes (grants, reversals, revocations) and balance reads. Only the admin issuer's
+ * Admin writes (grants, reversals, revocations, tenant suspension) and tenant reads. Only the admin issuer's
  * tokens reach these handlers; every write is idempotent and carries its actor into the audit.
  */
 import type { FastifyPluginAsync } from "fastify";
 import { toRfc3339 } from "../../clock.js";
-import type { CreditClass, RevocationKind } from "../../ledger/types.js";
+import type { CreditClass, RevocationKind, TenantInfo, TenantStatus } from "../../ledger/types.js";
 import { apiRoutes } from "../api.js";
 import type { AppDeps } from "../deps.js";
 import { ledgerRefusal, principalOf, requiredIdempotencyKey, routeOptions } from "../route.js";
@@ -34,6 +34,15 @@ interface RevocationBody {
   readonly kind: RevocationKind;
   readonly subject: string;
   readonly reason: string;
+}
+
+function tenantJson(info: TenantInfo): Record<string, unknown> {
+  return {
+    tenant: info.tenant,
+    status: info.status,
+    since: info.sinceMs === null ? null : toRfc3339(info.sinceMs),
+    reason: info.reason,
+  };
 }
 
 export const adminRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
@@ -107,6 +116,43 @@ export const adminRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { 
       return reply.code(201).send({ revocation_id: outcome.value.revocationId });
     },
   });
+
+  app.route({
+    ...routeOptions(apiRoutes.tenant, deps),
+    handler: async (request) => {
+      const { tenant } = request.params as { tenant: string };
+      return tenantJson(await deps.store.tenantInfo(tenant));
+    },
+  });
+
+  // The status is read by every decision's snapshot, so no instance needs to be told.
+  const statusRoutes = [
+    [apiRoutes.suspendTenant, "suspended"],
+    [apiRoutes.reinstateTenant, "active"],
+  ] as const satisfies readonly (readonly [unknown, TenantStatus])[];
+  for (const [route, status] of statusRoutes) {
+    app.route({
+      ...routeOptions(route, deps),
+      handler: async (request) => {
+        const { tenant } = request.params as { tenant: string };
+        const { reason } = request.body as { reason: string };
+        const outcome = await deps.store.setTenantStatus({
+          tenant,
+          key: requiredIdempotencyKey(request),
+          status,
+          reason,
+          audit: actorContext(principalOf(request), request),
+        });
+        if (!outcome.ok) throw ledgerRefusal(outcome.code);
+        const v = outcome.value;
+        return {
+          ...tenantJson({ tenant, status: v.status, sinceMs: v.sinceMs, reason: v.reason }),
+          previous_status: v.previousStatus,
+          changed: v.changed,
+        };
+      },
+    });
+  }
 
   app.route({
     ...routeOptions(apiRoutes.balances, deps),

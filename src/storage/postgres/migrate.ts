@@ -1,13 +1,14 @@
 /** Versioned migrations, applied at start-up under an advisory lock so instances do not race. */
 import type pg from "pg";
 import { CreditgateError } from "../../errors.js";
-import { auditQuery, holdDraws, holdOwner, initial } from "./migrations/index.js";
+import { auditQuery, holdDraws, holdOwner, initial, tenantStatus } from "./migrations/index.js";
 
 export const postgresMigrations: readonly { version: number; name: string; sql: string }[] = [
   initial,
   auditQuery,
   holdDraws,
   holdOwner,
+  tenantStatus,
 ];
 
 const migrationLockKey = 0x6372_6764; // "crgd"

@@ -28,6 +28,7 @@ import {
   num,
   numOrNull,
   type Row,
+  tenantStatusFromRow,
   transferEntryFromRow,
 } from "../rows-codec.js";
 
@@ -96,7 +97,7 @@ export class PostgresTx implements LedgerTx {
 
   async loadTenant(tenant: string): Promise<TenantRow | null> {
     const rows = await this.#rows(
-      `SELECT t.next_hold_expiry_at_ms, b.class, b.posted, b.held
+      `SELECT t.next_hold_expiry_at_ms, t.status, t.status_at_ms, t.status_reason, b.class, b.posted, b.held
        FROM tenants t LEFT JOIN balances b ON b.tenant = t.tenant WHERE t.tenant = $1`,
       [tenant],
     );
@@ -108,7 +109,13 @@ export class PostgresTx implements LedgerTx {
       posted[r.class as CreditClass] = num(r.posted);
       held[r.class as CreditClass] = num(r.held);
     }
-    return { tenant, nextHoldExpiryAtMs: numOrNull(rows[0]!.next_hold_expiry_at_ms), posted, held };
+    return {
+      tenant,
+      nextHoldExpiryAtMs: numOrNull(rows[0]!.next_hold_expiry_at_ms),
+      ...tenantStatusFromRow(rows[0]!),
+      posted,
+      held,
+    };
   }
 
   async loadOpenGrants(tenant: string): Promise<GrantRow[]> {
@@ -153,7 +160,10 @@ export class PostgresTx implements LedgerTx {
     return (row as IdempotencyRow | undefined) ?? null;
   }
 
-  /** One round trip: idempotency rows, balance rows and open grants, tagged by kind. */
+  /**
+   * One round trip: idempotency rows, balance rows (each with its tenant's status columns in
+   * b, c, d) and open grants, tagged by kind.
+   */
   async loadBatch(
     keys: readonly { tenant: string; key: string }[],
     tenants: readonly string[],
@@ -167,7 +177,8 @@ export class PostgresTx implements LedgerTx {
        FROM idempotency i JOIN unnest($1::text[], $2::text[]) AS q(tenant, key)
          ON i.tenant = q.tenant AND i.key = q.key
        UNION ALL
-       SELECT 't', t.tenant, b.class, NULL, NULL, NULL, b.posted, b.held, t.next_hold_expiry_at_ms
+       SELECT 't', t.tenant, b.class, t.status, t.status_reason, t.status_at_ms::text,
+              b.posted, b.held, t.next_hold_expiry_at_ms
        FROM tenants t LEFT JOIN balances b ON b.tenant = t.tenant WHERE t.tenant = ANY($3::text[])
        UNION ALL
        SELECT 'g', g.tenant, row_to_json(g)::text, NULL, NULL, NULL, NULL, NULL, NULL
@@ -197,6 +208,11 @@ export class PostgresTx implements LedgerTx {
             row: {
               tenant,
               nextHoldExpiryAtMs: numOrNull(r.n3),
+              ...tenantStatusFromRow({
+                status: r.b,
+                status_reason: r.c,
+                status_at_ms: r.d,
+              }),
               posted: zeroAmounts(),
               held: zeroAmounts(),
             },
@@ -291,15 +307,28 @@ export class PostgresTx implements LedgerTx {
       const t = c.tenantUpdates;
       cas(
         "tu",
-        `UPDATE tenants x SET next_hold_expiry_at_ms = v.next
+        `UPDATE tenants x SET next_hold_expiry_at_ms = v.next, status = v.status,
+           status_at_ms = v.status_at, status_reason = v.status_reason
          FROM unnest(${arg(
            t.map((r) => r.tenant),
            "text",
          )}, ${arg(
            t.map((r) => r.nextHoldExpiryAtMs),
            "bigint",
-         )}) AS v(tenant, next)
-         WHERE x.tenant = v.tenant`,
+         )}, ${arg(
+           t.map((r) => r.fromStatus),
+           "text",
+         )}, ${arg(
+           t.map((r) => r.status),
+           "text",
+         )}, ${arg(
+           t.map((r) => r.statusAtMs),
+           "bigint",
+         )}, ${arg(
+           t.map((r) => r.statusReason),
+           "text",
+         )}) AS v(tenant, next, from_status, status, status_at, status_reason)
+         WHERE x.tenant = v.tenant AND x.status = v.from_status`,
         t.length,
       );
     }

@@ -1,13 +1,14 @@
 /** Versioned migrations, applied at start-up in one transaction each, recorded with their time. */
 import type Database from "better-sqlite3";
 import { CreditgateError } from "../../errors.js";
-import { auditQuery, holdDraws, holdOwner, initial } from "./migrations/index.js";
+import { auditQuery, holdDraws, holdOwner, initial, tenantStatus } from "./migrations/index.js";
 
 export const sqliteMigrations: readonly { version: number; name: string; sql: string }[] = [
   initial,
   auditQuery,
   holdDraws,
   holdOwner,
+  tenantStatus,
 ];
 
 export function migrateSqlite(db: Database.Database, nowMs: number): number {

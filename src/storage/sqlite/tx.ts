@@ -24,6 +24,7 @@ import {
   num,
   numOrNull,
   type Row,
+  tenantStatusFromRow,
   transferEntryFromRow,
 } from "../rows-codec.js";
 
@@ -65,7 +66,9 @@ export class SqliteStatements {
 
   constructor(db: Database.Database) {
     this.head = db.prepare("SELECT seq, hash FROM audit_head WHERE id = 1");
-    this.tenant = db.prepare("SELECT next_hold_expiry_at_ms FROM tenants WHERE tenant = ?");
+    this.tenant = db.prepare(
+      "SELECT next_hold_expiry_at_ms, status, status_at_ms, status_reason FROM tenants WHERE tenant = ?",
+    );
     this.balances = db.prepare("SELECT class, posted, held FROM balances WHERE tenant = ?");
     this.openGrants = db.prepare(
       "SELECT * FROM grants WHERE tenant = ? AND (status = 'pending' OR (status = 'active' AND remaining > 0))",
@@ -100,8 +103,9 @@ export class SqliteStatements {
     this.insertBalance = db.prepare(
       "INSERT INTO balances (tenant, class, posted, held) VALUES (?, ?, 0, 0)",
     );
+    // Compare-and-set on the status: a suspension elsewhere fails this batch.
     this.updateTenant = db.prepare(
-      "UPDATE tenants SET next_hold_expiry_at_ms = ? WHERE tenant = ?",
+      "UPDATE tenants SET next_hold_expiry_at_ms = ?, status = ?, status_at_ms = ?, status_reason = ? WHERE tenant = ? AND status = ?",
     );
     // Compare-and-set: the values the engine read must still be there.
     this.updateBalance = db.prepare(
@@ -178,7 +182,13 @@ export class SqliteTx implements LedgerTx {
       posted[b.class as CreditClass] = num(b.posted);
       held[b.class as CreditClass] = num(b.held);
     }
-    return { tenant, nextHoldExpiryAtMs: numOrNull(row.next_hold_expiry_at_ms), posted, held };
+    return {
+      tenant,
+      nextHoldExpiryAtMs: numOrNull(row.next_hold_expiry_at_ms),
+      ...tenantStatusFromRow(row),
+      posted,
+      held,
+    };
   }
 
   async loadOpenGrants(tenant: string): Promise<GrantRow[]> {
@@ -251,8 +261,19 @@ export class SqliteTx implements LedgerTx {
       s.insertTenant.run(tenant);
       for (const cls of creditClasses) s.insertBalance.run(tenant, cls);
     }
-    for (const t of c.tenantUpdates)
-      must(s.updateTenant.run(t.nextHoldExpiryAtMs, t.tenant).changes, "tenant");
+    for (const t of c.tenantUpdates) {
+      must(
+        s.updateTenant.run(
+          t.nextHoldExpiryAtMs,
+          t.status,
+          t.statusAtMs,
+          t.statusReason,
+          t.tenant,
+          t.fromStatus,
+        ).changes,
+        `tenant ${t.tenant}`,
+      );
+    }
     for (const b of c.balanceUpdates) {
       must(
         s.updateBalance.run(b.posted, b.held, b.tenant, b.class, b.fromPosted, b.fromHeld).changes,
