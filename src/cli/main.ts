@@ -14,7 +14,8 @@ const help = `Usage: creditgate <command> [options]
 
 Commands:
   serve                           run the decision service (HTTP API)
-  policy build|verify|eval|test   the policy-as-code pipeline (see \`creditgate policy --help\`)
+  policy build|promote|verify|eval|test
+                                  the policy-as-code pipeline (see \`creditgate policy --help\`)
   token                           DEVELOPMENT ONLY: mint a token from the development issuer
   grant                           grant credits to a tenant's class through the ledger
   balances                        a tenant's available, posted and held credits per class
