@@ -2,6 +2,7 @@
 import { isCreditgateError } from "../errors.js";
 import { auditCommand, auditHelp } from "./audit.js";
 import { balancesCommand, balancesHelp } from "./balances.js";
+import { configCommand, configCommandHelp } from "./config.js";
 import { grantCommand, grantHelp } from "./grant.js";
 import { type CliIO, processIO, UsageError } from "./io.js";
 import { keysCommand, keysHelp } from "./keys.js";
@@ -14,6 +15,8 @@ const help = `Usage: creditgate <command> [options]
 
 Commands:
   serve                           run the decision service (HTTP API)
+  config check|docs               validate the configuration and print it (secrets redacted);
+                                  print the configuration reference
   policy build|promote|verify|eval|test
                                   the policy-as-code pipeline (see \`creditgate policy --help\`)
   token                           DEVELOPMENT ONLY: mint a token from the development issuer
@@ -31,6 +34,8 @@ function commandHelp(command: string | undefined): string {
   switch (command) {
     case "serve":
       return serveHelp;
+    case "config":
+      return configCommandHelp;
     case "policy":
       return policyHelp;
     case "token":
@@ -56,6 +61,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     switch (command) {
       case "serve":
         return await serveCommand(args, io);
+      case "config":
+        return await configCommand(args, io);
       case "policy":
         return await policyCommand(args, io);
       case "token":
