@@ -56,6 +56,11 @@ export const errorSpecs = {
     message: "the committed bundle does not match what the source builds",
     retryable: false,
   },
+  BUNDLE_PROMOTE_FAILED: {
+    status: 500,
+    message: "the bundle could not be written to the served path",
+    retryable: false,
+  },
   FIXTURE_INVALID: {
     status: 422,
     message: "a golden decision fixture does not match its schema",

@@ -5,6 +5,7 @@ import { isCreditgateError } from "../errors.js";
 import { packageRoot } from "../paths.js";
 import { auditCommand, auditHelp } from "./audit.js";
 import { balancesCommand, balancesHelp } from "./balances.js";
+import { configCommand, configCommandHelp } from "./config.js";
 import { grantCommand, grantHelp } from "./grant.js";
 import { type CliIO, processIO, UsageError } from "./io.js";
 import { keysCommand, keysHelp } from "./keys.js";
@@ -18,7 +19,10 @@ const help = `Usage: creditgate <command> [options]
 
 Commands:
   serve                           run the decision service (HTTP API)
-  policy build|verify|eval|test   the policy-as-code pipeline (see \`creditgate policy --help\`)
+  config check|docs               validate the configuration and print it (secrets redacted);
+                                  print the configuration reference
+  policy build|promote|verify|eval|test
+                                  the policy-as-code pipeline (see \`creditgate policy --help\`)
   token                           DEVELOPMENT ONLY: mint a token from the development issuer
   grant                           grant credits to a tenant's class through the ledger
   balances                        a tenant's available, posted and held credits per class
@@ -44,6 +48,8 @@ function commandHelp(command: string | undefined): string {
   switch (command) {
     case "serve":
       return serveHelp;
+    case "config":
+      return configCommandHelp;
     case "policy":
       return policyHelp;
     case "token":
@@ -71,6 +77,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     switch (command) {
       case "serve":
         return await serveCommand(args, io);
+      case "config":
+        return await configCommand(args, io);
       case "policy":
         return await policyCommand(args, io);
       case "token":

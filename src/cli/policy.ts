@@ -1,4 +1,4 @@
-/** `creditgate policy build|verify|eval|test`. */
+/** `creditgate policy build|promote|verify|eval|test`. */
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -10,20 +10,28 @@ import { readBundleFile } from "../policy/bundle.js";
 import { PolicyEvaluator } from "../policy/evaluator.js";
 import { loadVerificationKey } from "../policy/keys.js";
 import { runPolicyTests } from "../policy/policy-test.js";
+import { promoteBundle } from "../policy/promote.js";
 import type { DecisionInput } from "../policy/types.js";
 import { type CliIO, UsageError } from "./io.js";
+import { configOption, json, loadCliConfig } from "./options.js";
 
 export const policyHelp = `Usage: creditgate policy <command> [options]
 
 Commands:
   build [--check]              validate data, check, format-check, lint, compile to Wasm, sign,
-                               write bundles/creditgate.tar.gz; --check compares instead of writing
+                               write build/creditgate.tar.gz (nothing serves it yet); --check
+                               compares the committed bundles/creditgate.tar.gz instead
+  promote [FILE]               verify a built bundle (default build/creditgate.tar.gz) with the
+                               service's key and replace the served bundle with it atomically
   verify FILE                  verify a bundle's signature, digests and manifest
   eval --input FILE            evaluate a decision input (JSON or YAML) with a bundle
   test                         Rego unit tests with coverage, then golden cases through Wasm
 
 Options:
   --bundle FILE                bundle for verify/eval (default bundles/creditgate.tar.gz)
+  --to FILE                    promote: the served bundle (default the configuration's policy.bundle)
+  --config FILE                promote: the service configuration (policy.bundle, policy.public_key,
+                               policy.algorithm; default $CREDITGATE_CONFIG, else built-in defaults)
   --public-key FILE            verification key, PEM (default $CREDITGATE_BUNDLE_PUBLIC_KEY or the dev key)
   --signing-key FILE           signing key, PEM (default $CREDITGATE_BUNDLE_SIGNING_KEY or the dev key)
   --signing-alg ALG            ES256 (default), ES384, ES512, RS256, PS256, EdDSA
@@ -57,6 +65,8 @@ export async function policyCommand(args: readonly string[], io: CliIO): Promise
     options: {
       check: { type: "boolean" },
       bundle: { type: "string" },
+      to: { type: "string" },
+      ...configOption,
       input: { type: "string" },
       "public-key": { type: "string" },
       "signing-key": { type: "string" },
@@ -91,7 +101,33 @@ export async function policyCommand(args: readonly string[], io: CliIO): Promise
       io.stdout(
         values.check
           ? `bundle up to date: ${report.bundleFile} (revision ${report.revision})\n`
-          : `wrote ${report.bundleFile} (revision ${report.revision})\n`,
+          : `wrote ${report.bundleFile} (revision ${report.revision}); services keep their bundle until \`creditgate policy promote\`\n`,
+      );
+      return 0;
+    }
+    case "promote": {
+      if (rest.length > 1) throw new UsageError(`unexpected argument "${rest[1]}"`);
+      // The service's own trust: what promote accepts is what a running service accepts.
+      const config = await loadCliConfig(io, values.config);
+      const report = await promoteBundle({
+        from: resolve(io.cwd, rest[0] ?? layout.buildFile),
+        to: values.to === undefined ? config.policy.bundle : resolve(io.cwd, values.to),
+        verificationKey: await loadVerificationKey({
+          publicKeyPath:
+            values["public-key"] === undefined
+              ? config.policy.public_key
+              : resolve(io.cwd, values["public-key"]),
+          algorithm: values["signing-alg"] ?? config.policy.algorithm,
+        }),
+      });
+      io.stdout(
+        json({
+          ok: true,
+          promoted: report.to,
+          revision: report.revision,
+          digest: report.digest,
+          signed_by: report.signedBy,
+        }),
       );
       return 0;
     }

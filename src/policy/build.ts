@@ -1,7 +1,8 @@
 /**
  * `creditgate policy build`: validate data, check, format-check, lint, compile to Wasm, sign.
  * Every step fails with its own stable code and the tool's own message, so a broken build
- * says exactly what to fix.
+ * says exactly what to fix. A build writes to build/, never to the bundle services serve:
+ * going live is `policy promote` (promote.ts), a separate and deliberate step.
  */
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -19,7 +20,10 @@ export interface BuildLayout {
   readonly root: string;
   readonly policiesDir: string;
   readonly dataDir: string;
+  /** The committed bundle the service serves by default; `--check` compares against it. */
   readonly bundleFile: string;
+  /** Where a build writes (git-ignored); nothing serves it until it is promoted. */
+  readonly buildFile: string;
 }
 
 export function defaultLayout(root: string): BuildLayout {
@@ -28,6 +32,7 @@ export function defaultLayout(root: string): BuildLayout {
     policiesDir: join(root, "policies"),
     dataDir: join(root, "policies", "data"),
     bundleFile: join(root, "bundles", "creditgate.tar.gz"),
+    buildFile: join(root, "build", "creditgate.tar.gz"),
   };
 }
 
@@ -52,7 +57,7 @@ export interface BuildOptions {
   readonly signing?: SigningOptions;
   /** Compare against the committed bundle instead of writing it. */
   readonly check?: boolean;
-  /** Where to write the bundle instead of layout.bundleFile. */
+  /** Where to write the bundle instead of layout.buildFile. */
   readonly outFile?: string;
   /** Skip Regal (it is slow to start); `policy test` uses this, build and CI never do. */
   readonly skipLint?: boolean;
@@ -212,7 +217,7 @@ export async function buildBundle(options: BuildOptions): Promise<BuildReport> {
         const differences = bundleDifferences(committed, bytes);
         if (differences.length > 0) {
           throw new CreditgateError("BUNDLE_OUT_OF_DATE", {
-            message: `${relative(layout.root, layout.bundleFile)} does not match the source (revision ${revision}); run \`npx creditgate policy build\` and commit bundles/.\ndiffering: ${differences.join(", ")}`,
+            message: `${relative(layout.root, layout.bundleFile)} does not match the source (revision ${revision}); run \`npx creditgate policy build\`, then \`npx creditgate policy promote\`, and commit bundles/.\ndiffering: ${differences.join(", ")}`,
             details: { differences, revision },
           });
         }
@@ -220,7 +225,7 @@ export async function buildBundle(options: BuildOptions): Promise<BuildReport> {
         return { revision, bundleFile: layout.bundleFile, steps, differences };
       }
 
-      const target = options.outFile ?? layout.bundleFile;
+      const target = options.outFile ?? layout.buildFile;
       await mkdir(dirname(target), { recursive: true });
       await writeFile(target, bytes);
       return { revision, bundleFile: target, steps, differences: [] };

@@ -32,7 +32,14 @@ export interface BundleTrust {
 }
 
 export async function readBundleFile(path: string, trust: BundleTrust): Promise<LoadedBundle> {
-  const caps = trust.limits ?? defaultArchiveLimits;
+  return readBundleBytes(await readBundleArchive(path, trust.limits), trust);
+}
+
+/** The archive bytes of a bundle file, size-capped, unverified. */
+export async function readBundleArchive(
+  path: string,
+  caps: ArchiveLimits = defaultArchiveLimits,
+): Promise<Uint8Array> {
   let size: number;
   try {
     size = (await stat(path)).size;
@@ -46,7 +53,7 @@ export async function readBundleFile(path: string, trust: BundleTrust): Promise<
       details: { sizeBytes: size, limitBytes: caps.compressedBytesMax },
     });
   }
-  return readBundleBytes(await readFile(path), trust);
+  return readFile(path);
 }
 
 export async function readBundleBytes(

@@ -93,6 +93,30 @@ describe("creditgate policy eval", () => {
   });
 });
 
+describe("creditgate policy promote", () => {
+  it("replaces the configured policy.bundle with a verified bundle and prints its revision", async () => {
+    const served = join(dir, "promote", "served.tar.gz");
+    const config = join(dir, "promote.yaml");
+    await writeFile(config, "policy:\n  bundle: promote/served.tar.gz\n");
+    const result = await cli("policy", "promote", committedBundlePath, "--config", config);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as { promoted: string; revision: string };
+    expect(report.promoted).toBe(served);
+    const verified = await cli("policy", "verify", served);
+    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, revision: report.revision });
+  });
+
+  it("refuses an unsigned bundle with its code and writes nothing", async () => {
+    const file = join(dir, "unsigned-promote.tar.gz");
+    await writeFile(file, await repack(await committedBundleFiles(), { ".signatures.json": null }));
+    const target = join(dir, "never.tar.gz");
+    const result = await cli("policy", "promote", file, "--to", target);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("BUNDLE_UNSIGNED");
+    expect((await cli("policy", "verify", target)).stderr).toContain("BUNDLE_NOT_FOUND");
+  });
+});
+
 describe("the creditgate command", () => {
   it("answers a usage mistake with exit code 2 and help", async () => {
     expect((await cli("nope")).code).toBe(2);

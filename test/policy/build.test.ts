@@ -1,39 +1,17 @@
-import { execFile } from "node:child_process";
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreditgateError } from "../../src/errors.js";
-import { packageRoot } from "../../src/paths.js";
-import { type BuildLayout, buildBundle, defaultLayout } from "../../src/policy/build.js";
+import { buildBundle } from "../../src/policy/build.js";
 import { readBundleFile } from "../../src/policy/bundle.js";
 import { type DataViolation, loadPolicyData } from "../../src/policy/data.js";
+import { promoteBundle } from "../../src/policy/promote.js";
 import { devSigningKeyPath, devVerificationKey } from "../helpers/bundles.js";
+import { git, policySandbox } from "../helpers/policy-sandbox.js";
 
-const git = promisify(execFile);
 const signing = { privateKeyPath: devSigningKeyPath, algorithm: "ES256" };
-
-/** A throwaway git checkout holding a copy of the policy sources. */
-async function sandbox(): Promise<{
-  root: string;
-  layout: BuildLayout;
-  commit(message: string): Promise<void>;
-}> {
-  const root = await mkdtemp(join(tmpdir(), "creditgate-build-"));
-  await cp(join(packageRoot, "policies"), join(root, "policies"), { recursive: true });
-  await cp(join(packageRoot, "schemas"), join(root, "schemas"), { recursive: true });
-  const run = (...args: string[]) => git("git", args, { cwd: root });
-  await run("init", "-q");
-  await run("config", "user.email", "ci@creditgate.invalid");
-  await run("config", "user.name", "creditgate tests");
-  const commit = async (message: string) => {
-    await run("add", "-A");
-    await run("commit", "-q", "-m", message);
-  };
-  await commit("policy sources");
-  return { root, layout: defaultLayout(root), commit };
-}
+const sandbox = policySandbox;
 
 async function failure(promise: Promise<unknown>): Promise<CreditgateError> {
   const error = await promise.then(
@@ -101,15 +79,23 @@ describe("policy build", () => {
     roots.push(box.root);
   });
 
-  it("builds a signed bundle stamped with the source commit, and --check accepts it", async () => {
+  it("builds a signed bundle stamped with the source commit into build/; once promoted and committed, --check accepts it", async () => {
     const report = await buildBundle({ layout: box.layout, signing });
     const { stdout: head } = await git("git", ["rev-parse", "HEAD"], { cwd: box.root });
     expect(report.revision).toBe(head.trim());
+    expect(report.bundleFile).toBe(box.layout.buildFile);
     expect(report.steps).toEqual(["data", "check", "format", "lint", "compile"]);
-    const bundle = await readBundleFile(box.layout.bundleFile, {
-      verificationKey: await devVerificationKey(),
-    });
+    const verificationKey = await devVerificationKey();
+    const bundle = await readBundleFile(box.layout.buildFile, { verificationKey });
     expect(bundle.revision).toBe(head.trim());
+    // A build is not a deploy: the served bundle does not exist until promoted.
+    await expect(stat(box.layout.bundleFile)).rejects.toThrow();
+    const promoted = await promoteBundle({
+      from: box.layout.buildFile,
+      to: box.layout.bundleFile,
+      verificationKey,
+    });
+    expect(promoted.revision).toBe(head.trim());
     await box.commit("bundle");
     // Signatures are randomised (ECDSA), so the check compares contents, not archive bytes.
     const check = await buildBundle({ layout: box.layout, signing, check: true });
