@@ -1,13 +1,14 @@
 /**
  * `creditgate serve` as a real process (node with the tsx loader, so no build is needed): it
  * starts only with a valid configuration and bundle, serves on the port it printed, reloads the
- * bundle on SIGHUP, and on SIGTERM answers what it accepted, closes the store and exits 0.
+ * bundle on SIGHUP, and on SIGTERM answers what it accepted, closes the store and exits 0 (or,
+ * with a request stuck past the grace, cuts it and exits 1).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
-import { connect } from "node:net";
 import { createRequire } from "node:module";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
