@@ -19,7 +19,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import type { Config } from "../src/config/types.js";
+import type { Config, ServerConfig } from "../src/config/types.js";
 import { packageRoot } from "../src/paths.js";
 import { defaultLayout, stagePolicy } from "../src/policy/build.js";
 import { readBundleFile } from "../src/policy/bundle.js";
@@ -306,7 +306,13 @@ async function startCreditgate(dir: string): Promise<Started> {
   const dbFile = join(dir, "creditgate.db");
   // The sections this benchmark depends on; the others (audit, holds, tasks, ...) keep the
   // defaults, which loadConfig merges under the file (relative paths land in this directory).
-  const config: Pick<Config, "server" | "store" | "policy" | "identity"> = {
+  // The server's connection timeouts and cap keep their defaults too.
+  const config: Pick<Config, "store" | "policy" | "identity"> & {
+    server: Pick<
+      ServerConfig,
+      "host" | "port" | "body_limit_bytes" | "rate_limit" | "shutdown_grace_ms"
+    >;
+  } = {
     server: {
       host: "127.0.0.1",
       port,

@@ -145,6 +145,21 @@ export const errorSpecs = {
     message: "the request body must be application/json",
     retryable: false,
   },
+  REQUEST_TIMEOUT: {
+    status: 408,
+    message: "the request did not arrive in time; the connection is closed",
+    retryable: true,
+  },
+  REQUEST_HEADERS_TOO_LARGE: {
+    status: 431,
+    message: "the request headers exceed their size limit",
+    retryable: false,
+  },
+  REQUEST_NOT_HTTP: {
+    status: 400,
+    message: "the request is not valid HTTP/1.1",
+    retryable: false,
+  },
   NOT_FOUND: { status: 404, message: "no such route or resource", retryable: false },
   RATE_LIMITED: { status: 429, message: "too many requests; retry later", retryable: true },
   SERVICE_UNAVAILABLE: { status: 503, message: "the service is not ready", retryable: true },

@@ -155,6 +155,26 @@ export const limits = {
   sweepTenantsMax: 1_000,
   /** How long /readyz waits for the store to answer. */
   readinessStoreTimeoutMs: 2_000,
+
+  // Connections: the defaults of the server.* settings of the same names (config/load.ts).
+  /** Headers and body of one request must arrive within this (server.request_timeout_ms). */
+  requestTimeoutMs: 30_000,
+  /** Headers of one request, counted from its first byte (server.headers_timeout_ms). */
+  headersTimeoutMs: 10_000,
+  /**
+   * An idle kept-alive connection between two requests (server.keep_alive_timeout_ms). Above the
+   * common 60 s idle timeout of load balancers, so they close first and never reuse a dead one.
+   */
+  keepAliveTimeoutMs: 72_000,
+  /** Silence on a connection with a request in flight, e.g. a client that stops reading. */
+  idleTimeoutMs: 120_000,
+  /** Open connections (server.connections_max); below the common 1,024 open-file limit. */
+  connectionsMax: 1_000,
+  /** How often the server looks for requests past their timeouts: they are cut at most this late. */
+  connectionsCheckIntervalMsMax: 1_000,
+  connectionsCheckIntervalMsMin: 10,
+  /** After the shutdown grace: how long the store may take to flush its pending batch. */
+  shutdownFlushTimeoutMs: 2_000,
   // --- end service -----------------------------------------------------------------------
 
   // --- tasks -----------------------------------------------------------------------------
@@ -226,6 +246,15 @@ assert.ok(limits.auditIndexValueBytesMax >= 4 * limits.auditQueryValueCharsMax, 
 assert.ok(limits.tokenMaxAgeSecondsMax > limits.tokenClockToleranceSecondsMax);
 assert.ok(limits.jwksCacheMaxAgeMs >= limits.jwksCooldownMs);
 // --- end identity ---
+// --- service ---
+// Node refuses a header timeout longer than the request timeout (the request includes them).
+assert.ok(limits.headersTimeoutMs <= limits.requestTimeoutMs);
+// A kept-alive client waiting for its next request is not held longer than a silent one.
+assert.ok(limits.keepAliveTimeoutMs <= limits.idleTimeoutMs);
+assert.ok(limits.connectionsCheckIntervalMsMax <= limits.headersTimeoutMs);
+assert.ok(limits.connectionsCheckIntervalMsMin <= limits.connectionsCheckIntervalMsMax);
+assert.ok(limits.connectionsMax >= 1);
+// --- end service ---
 // --- tasks ---
 assert.ok(limits.taskKeysMax >= 2, "a rotation needs room for the old and the new key");
 assert.ok(limits.taskKeysFileBytesMax >= limits.taskKeysMax * 1_024);

@@ -2,11 +2,13 @@
  * `creditgate serve`: the decision service. Starts only with a valid configuration, store and
  * policy bundle; reloads the bundle on SIGHUP (and when the file changes, if policy.watch);
  * on SIGINT or SIGTERM stops accepting, drains in-flight requests within
- * server.shutdown_grace_ms, closes the store and exits 0.
+ * server.shutdown_grace_ms, closes the store and exits 0; requests still in flight after the
+ * grace are cut (their connections destroyed), the store is flushed and closed, and it exits 1.
  */
 import { parseArgs } from "node:util";
 import type { Config } from "../config/types.js";
 import { CreditgateError } from "../errors.js";
+import { limits } from "../limits.js";
 import { createService } from "../service/service.js";
 import { type CliIO, UsageError } from "./io.js";
 import { configHelp, configOption, integer, loadCliConfig } from "./options.js";
@@ -17,7 +19,8 @@ Runs the decision service. With no configuration: SQLite at ./data/creditgate.db
 policy bundle, the development issuer, port 8080 on 127.0.0.1 (PORT or CREDITGATE_PORT override).
 
 Signals: SIGHUP reloads the policy bundle (a bad bundle is rejected and the last good one kept);
-SIGINT and SIGTERM shut down gracefully.
+SIGINT and SIGTERM shut down gracefully: in-flight requests get server.shutdown_grace_ms,
+then their connections are cut, the store is flushed and the exit code is 1.
 
 Options:
   --port N                     listen port (0 picks a free one)
@@ -107,22 +110,40 @@ export async function serveCommand(args: readonly string[], io: CliIO): Promise<
       process.off("SIGINT", onStop);
       process.off("SIGTERM", onStop);
       service.app.log.info({ signal }, "shutting down");
-      const timer = setTimeout(() => {
+      const graceMs = config.server.shutdown_grace_ms;
+      let cut: number | undefined;
+      let flushTimer: NodeJS.Timeout | undefined;
+      let done = false;
+      const finish = (code: number) => {
+        if (done) return;
+        done = true;
+        clearTimeout(graceTimer);
+        clearTimeout(flushTimer);
+        resolve(code);
+        // Work still stuck (a handler awaiting something that never answers) must not keep a
+        // stopped service alive; a clean exit happens long before this fires.
+        if (cut !== undefined)
+          setTimeout(() => process.exit(code), limits.shutdownFlushTimeoutMs).unref();
+      };
+      // After the grace, what is still open is cut, so the server closes and the store flushes
+      // its pending batch and closes; the exit code says requests were cut.
+      const graceTimer = setTimeout(() => {
+        cut = service.cutConnections();
         io.stderr(
-          `creditgate: in-flight requests did not finish within ${config.server.shutdown_grace_ms} ms\n`,
+          `creditgate: shutdown grace of ${graceMs} ms ran out; cut ${cut} ${cut === 1 ? "request" : "requests"} in flight\n`,
         );
-        resolve(1);
-      }, config.server.shutdown_grace_ms);
-      timer.unref();
-      void service.close().then(
-        () => {
-          clearTimeout(timer);
-          resolve(0);
-        },
+        flushTimer = setTimeout(() => {
+          io.stderr(
+            `creditgate: the store did not close within ${limits.shutdownFlushTimeoutMs} ms\n`,
+          );
+          finish(1);
+        }, limits.shutdownFlushTimeoutMs);
+      }, graceMs);
+      service.close().then(
+        () => finish(cut === undefined ? 0 : 1),
         (error: unknown) => {
-          clearTimeout(timer);
           io.stderr(`creditgate: shutdown failed: ${(error as Error).message}\n`);
-          resolve(1);
+          finish(1);
         },
       );
     };

@@ -9,6 +9,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { parse } from "yaml";
 import { isMaskablePath, maskablePaths } from "../audit/maskable.js";
 import { CreditgateError } from "../errors.js";
+import { limits } from "../limits.js";
 import { packageRoot } from "../paths.js";
 import { formatViolations, type SchemaViolation, validate } from "../schema-registry.js";
 import type { Config } from "./types.js";
@@ -20,6 +21,11 @@ export const defaultConfig: Config = {
     body_limit_bytes: 65_536,
     rate_limit: { requests_per_second: 0, burst: 0 },
     shutdown_grace_ms: 10_000,
+    request_timeout_ms: limits.requestTimeoutMs,
+    headers_timeout_ms: limits.headersTimeoutMs,
+    keep_alive_timeout_ms: limits.keepAliveTimeoutMs,
+    idle_timeout_ms: limits.idleTimeoutMs,
+    connections_max: limits.connectionsMax,
   },
   store: { kind: "sqlite", sqlite: { path: "data/creditgate.db", synchronous: "FULL" } },
   policy: {
@@ -110,6 +116,23 @@ function maskViolations(merged: { [key: string]: Json }): SchemaViolation[] {
   return out;
 }
 
+/** What one schema cannot say: settings bounded by each other. */
+function relations(config: { [key: string]: Json }): SchemaViolation[] {
+  const server = config.server;
+  if (!isObject(server)) return [];
+  const { headers_timeout_ms: headers, request_timeout_ms: request } = server;
+  if (typeof headers === "number" && typeof request === "number" && headers > request) {
+    // Node refuses it: the request timeout covers the headers too.
+    return [
+      {
+        path: "/server/headers_timeout_ms",
+        message: `must be at most server.request_timeout_ms (${request})`,
+      },
+    ];
+  }
+  return [];
+}
+
 export interface LoadConfigOptions {
   readonly file?: string;
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -177,6 +200,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
   }
 
   violations.push(...validate("config", merged), ...maskViolations(merged));
+  violations.push(...relations(merged));
   if (violations.length > 0) {
     throw new CreditgateError("CONFIG_INVALID", {
       message: `configuration is invalid${file ? ` (${file})` : ""}: ${formatViolations(violations)}`,

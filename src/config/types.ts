@@ -6,6 +6,11 @@ export interface ServerConfig {
   readonly body_limit_bytes: number;
   readonly rate_limit: { readonly requests_per_second: number; readonly burst: number };
   readonly shutdown_grace_ms: number;
+  readonly request_timeout_ms: number;
+  readonly headers_timeout_ms: number;
+  readonly keep_alive_timeout_ms: number;
+  readonly idle_timeout_ms: number;
+  readonly connections_max: number;
 }
 
 export interface StoreConfig {

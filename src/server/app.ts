@@ -8,6 +8,11 @@ import type { ServerConfig } from "../config/types.js";
 import { CreditgateError, isCreditgateError } from "../errors.js";
 import { newId } from "../ids.js";
 import { limits } from "../limits.js";
+import {
+  type ConnectionGuard,
+  connectionsCheckIntervalMs,
+  createConnectionGuard,
+} from "./connections.js";
 import type { AppDeps } from "./deps.js";
 import { authPlugin } from "./plugins/auth.js";
 import { errorsPlugin, sendError, toCreditgateError } from "./plugins/errors.js";
@@ -22,7 +27,23 @@ import { operationsRoutes } from "./routes/operations.js";
 import { taskRoutes } from "./routes/tasks.js";
 import { validatorCompiler } from "./validation.js";
 
-export type AppConfig = Pick<ServerConfig, "body_limit_bytes" | "rate_limit">;
+export type AppConfig = Pick<
+  ServerConfig,
+  | "body_limit_bytes"
+  | "rate_limit"
+  | "request_timeout_ms"
+  | "headers_timeout_ms"
+  | "keep_alive_timeout_ms"
+  | "idle_timeout_ms"
+  | "connections_max"
+>;
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** The connections the server holds: in-flight requests, and cutting them at shutdown. */
+    readonly connections: ConnectionGuard;
+  }
+}
 
 export interface BuildAppOptions {
   readonly logger?: FastifyServerOptions["logger"];
@@ -44,7 +65,19 @@ export async function buildApp(
   config: AppConfig,
   options: BuildAppOptions = {},
 ): Promise<FastifyInstance> {
+  const connections = createConnectionGuard(deps.metrics.connectionsCut);
   const app = fastify({
+    // Node's own timeouts, so no connection is held open by a client that sends slowly, stops
+    // sending, or stops reading (src/server/connections.ts answers and counts the cuts).
+    requestTimeout: config.request_timeout_ms,
+    keepAliveTimeout: config.keep_alive_timeout_ms,
+    connectionTimeout: config.idle_timeout_ms,
+    http: {
+      headersTimeout: config.headers_timeout_ms,
+      requestTimeout: config.request_timeout_ms,
+      connectionsCheckingInterval: connectionsCheckIntervalMs(config),
+    },
+    clientErrorHandler: connections.onClientError,
     logger: options.logger ?? false,
     logController: new LogController({ disableRequestLogging: options.requestLogging !== true }),
     bodyLimit: config.body_limit_bytes,
@@ -62,6 +95,8 @@ export async function buildApp(
     // answer in the one envelope too.
     frameworkErrors: (error, _request, reply) => sendError(reply, toCreditgateError(error)),
   });
+  connections.attach(app.server, config.connections_max);
+  app.decorate("connections", connections);
   app.setValidatorCompiler(validatorCompiler);
   // JSON only: text/plain bodies would reach handlers as strings.
   app.removeContentTypeParser("text/plain");

@@ -1,6 +1,7 @@
 /**
  * What the service reports on /metrics: decisions by result and reason, decision latency, the
- * active bundle, ledger errors, authentication failures and HTTP responses by route.
+ * active bundle, ledger errors, authentication failures, HTTP responses by route and the
+ * connections cut for holding the server open.
  */
 import type { DecisionResponse } from "../decision/types.js";
 import { Counter, Gauge, Histogram, Registry } from "../metrics/registry.js";
@@ -45,6 +46,12 @@ export class ServiceMetrics {
   );
   readonly httpResponses = this.registry.register(
     new Counter("creditgate_http_responses_total", "HTTP responses, by route and status code."),
+  );
+  readonly connectionsCut = this.registry.register(
+    new Counter(
+      "creditgate_connections_cut_total",
+      "Connections the server closed on a client: by reason (headers_timeout, request_timeout, idle_timeout, connections_max, shutdown).",
+    ),
   );
 
   observeDecision(response: DecisionResponse, elapsedMs: number): void {

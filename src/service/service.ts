@@ -1,6 +1,7 @@
 /**
  * The running HTTP service: the decision core plus the fastify app. `listen` starts serving;
- * `close` stops taking requests, lets the in-flight ones finish, then closes the store.
+ * `close` stops taking requests, lets the in-flight ones finish (or `cutConnections` cuts them),
+ * then closes the store, which flushes its pending batch.
  */
 import type { FastifyInstance, FastifyServerOptions } from "fastify";
 import type { Config } from "../config/types.js";
@@ -18,6 +19,11 @@ export interface Service extends Core {
   readonly app: FastifyInstance;
   /** Starts serving; resolves with the address (e.g. http://127.0.0.1:8080). */
   listen(port?: number, host?: string): Promise<string>;
+  /**
+   * Destroys every open connection, e.g. once a shutdown's grace has run out, so `close` can
+   * go on to flush and close the store. Returns how many requests were cut in flight.
+   */
+  cutConnections(): number;
 }
 
 export async function createService(
@@ -86,6 +92,9 @@ export async function createService(
     app: served,
     listen(port = config.server.port, host = config.server.host) {
       return served.listen({ port, host });
+    },
+    cutConnections() {
+      return served.connections.cutAll();
     },
     close() {
       closing ??= (async () => {

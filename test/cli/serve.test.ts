@@ -1,13 +1,14 @@
 /**
  * `creditgate serve` as a real process (node with the tsx loader, so no build is needed): it
  * starts only with a valid configuration and bundle, serves on the port it printed, reloads the
- * bundle on SIGHUP, and on SIGTERM answers what it accepted, closes the store and exits 0.
+ * bundle on SIGHUP, and on SIGTERM answers what it accepted, closes the store and exits 0 (or,
+ * with a request stuck past the grace, cuts it and exits 1).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { createRequire } from "node:module";
-import { type AddressInfo, createServer } from "node:net";
+import { type AddressInfo, connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -307,6 +308,59 @@ describe("creditgate serve", () => {
     expect(await proc.exited).toEqual({ code: 0, signal: null });
   });
 
+  it("on SIGTERM with a request stuck in flight cuts it after shutdown_grace_ms and exits 1", async () => {
+    // The request timeout is long, so only the shutdown can end the stuck request.
+    writeConfig({
+      extra:
+        "server:\n  shutdown_grace_ms: 500\n  request_timeout_ms: 60000\n  headers_timeout_ms: 60000\n",
+    });
+    const proc = serve("--port", "0", "--config", "creditgate.yaml");
+    const base = new URL(await proc.address);
+    const socket = connect(Number(base.port), base.hostname);
+    socket.on("error", () => undefined);
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    let received = "";
+    socket.setEncoding("utf8").on("data", (chunk: string) => {
+      received += chunk;
+    });
+    // Expect: 100-continue, so the 100 proves the server took the request in; its body never
+    // completes.
+    socket.write(
+      [
+        "POST /v1/decisions HTTP/1.1",
+        "Host: localhost",
+        `Authorization: Bearer ${await userToken()}`,
+        "Idempotency-Key: stuck",
+        "Content-Type: application/json",
+        "Content-Length: 1000",
+        "Expect: 100-continue",
+        "",
+        "{",
+      ].join("\r\n"),
+    );
+    await until(async () => received.startsWith("HTTP/1.1 100 Continue"));
+
+    const signalledAt = Date.now();
+    proc.child.kill("SIGTERM");
+    const exit = await proc.exited;
+    const elapsed = Date.now() - signalledAt;
+    expect(exit).toEqual({ code: 1, signal: null });
+    expect(elapsed).toBeGreaterThanOrEqual(500);
+    expect(elapsed).toBeLessThan(500 + 1_500);
+    expect(proc.stderr()).toMatch(
+      /^creditgate: shutdown grace of 500 ms ran out; cut 1 request in flight$/m,
+    );
+    await closed;
+    // The store was closed cleanly: its chain verifies and the cut request charged nothing.
+    const store = SqliteLedgerStore.open({ path: dbPath });
+    try {
+      expect(await store.verifyAudit()).toMatchObject({ ok: true });
+      expect((await store.queryAudit({ kind: "decision", limit: 10 })).records).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("on SIGTERM answers every request it took in, exits 0 and leaves a verified ledger", async () => {
     writeConfig({ watch: true });
     const proc = serve("--port", "0", "--config", "creditgate.yaml");
@@ -375,7 +429,7 @@ describe("creditgate serve", () => {
     signalled = true;
     const results = await Promise.all(outcomes);
     expect(await proc.exited).toEqual({ code: 0, signal: null });
-    expect(proc.stderr()).not.toContain("did not finish");
+    expect(proc.stderr()).not.toContain("ran out");
 
     const responses = results.filter((r) => r.kind === "response");
     const allowed: string[] = [];
