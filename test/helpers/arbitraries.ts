@@ -42,7 +42,12 @@ export function decisionInputArbitrary(names: KnownNames): fc.Arbitrary<Decision
         roles: fc.subarray(["admin", "member", "billing"]),
         scopes: fc.subarray(scopes),
         tenant_status: fc.constantFrom("active", "suspended"),
-        task_status: fc.constantFrom("active", "committed", "released", "expired", "missing"),
+        // Mostly active: an ended task denies everything, and allows must stay common enough to
+        // compare what they cost.
+        task_status: fc.oneof(
+          { arbitrary: fc.constant("active"), weight: 4 },
+          { arbitrary: fc.constantFrom("committed", "released", "expired", "missing"), weight: 1 },
+        ),
       },
       { requiredKeys: ["kind", "id", "tenant", "plan", "roles", "scopes"] },
     ),
