@@ -692,7 +692,7 @@ export class LedgerEngine {
   async setTenantStatus(req: TenantStatusRequest): Promise<OpResult<TenantStatusValue>> {
     this.#assertKeyed(req);
     assertTenantStatus(req.status);
-    assertIdentifier(req.reason, "reason");
+    assertText(req.reason, "reason", limits.reasonCharsMax);
     return this.#idempotent("tenant_status", req, null, async () => {
       const now = this.#nowMs;
       const ts = await this.#tenant(req.tenant);
