@@ -7,14 +7,20 @@ import type { ErrorCode } from "../errors.js";
 
 export type RouteAuth = "user" | "admin" | "none";
 
-export interface ApiRoute {
+/**
+ * Where an admin route names the tenant it acts on, always as a `tenant` field: the body, the
+ * path or the query string (absent from a query: a tenant admin's own tenant), or "global" for a
+ * route that acts on no one tenant and answers with no tenant's data (plugins/tenant-scope.ts).
+ */
+export type TenantSource = "body" | "params" | "query" | "global";
+
+interface RouteFields {
   readonly operationId: string;
   readonly method: "GET" | "POST";
   /** OpenAPI path syntax: /v1/holds/{id}/commit. */
   readonly path: string;
   readonly summary: string;
   readonly tag: "decisions" | "holds" | "tasks" | "admin" | "audit" | "operations";
-  readonly auth: RouteAuth;
   readonly idempotency?: "required" | "optional";
   readonly body?: string;
   readonly params?: string;
@@ -24,6 +30,19 @@ export interface ApiRoute {
   /** Codes this route answers with besides the ones every route may answer. */
   readonly errors: readonly ErrorCode[];
 }
+
+/** An admin route must say where its tenant is: the type refuses one that does not. */
+export interface AdminRoute extends RouteFields {
+  readonly auth: "admin";
+  readonly tenantFrom: TenantSource;
+}
+
+export interface OpenRoute extends RouteFields {
+  readonly auth: "user" | "none";
+  readonly tenantFrom?: never;
+}
+
+export type ApiRoute = AdminRoute | OpenRoute;
 
 const authErrors: readonly ErrorCode[] = [
   "AUTH_TOKEN_MISSING",
@@ -126,6 +145,7 @@ export const apiRoutes = {
     summary: "Grant credits to one class of a tenant, with optional priority, start and expiry.",
     tag: "admin",
     auth: "admin",
+    tenantFrom: "body",
     idempotency: "required",
     body: "api/grant-request",
     responses: { 201: "api/grant-response" },
@@ -138,6 +158,7 @@ export const apiRoutes = {
     summary: "Give back all or part of a debit or committed hold.",
     tag: "admin",
     auth: "admin",
+    tenantFrom: "body",
     idempotency: "required",
     body: "api/reversal-request",
     responses: { 201: "api/reversal-response" },
@@ -151,6 +172,7 @@ export const apiRoutes = {
       "Revoke a token (jti), principal, task or whole tenant; effective on the next request.",
     tag: "admin",
     auth: "admin",
+    tenantFrom: "body",
     idempotency: "required",
     body: "api/revocation-request",
     responses: { 201: "api/revocation-response" },
@@ -163,6 +185,7 @@ export const apiRoutes = {
     summary: "A tenant's posted, held and available credits per class.",
     tag: "admin",
     auth: "admin",
+    tenantFrom: "params",
     params: "api/tenant-params",
     responses: { 200: "api/balances-response" },
     errors: [...authErrors, "REQUEST_INVALID", "STORE_UNAVAILABLE"],
@@ -175,6 +198,7 @@ export const apiRoutes = {
       "Audit records filtered by tenant, principal, decision, kind and time; paginated by seq.",
     tag: "audit",
     auth: "admin",
+    tenantFrom: "query",
     query: "api/audit-query",
     responses: { 200: "api/audit-page" },
     errors: [...authErrors, "REQUEST_INVALID", "STORE_UNAVAILABLE"],
@@ -186,6 +210,7 @@ export const apiRoutes = {
     summary: "Walk the audit hash chain and name the first record that does not verify.",
     tag: "audit",
     auth: "admin",
+    tenantFrom: "global",
     responses: { 200: "api/audit-verification" },
     errors: [...authErrors, "STORE_UNAVAILABLE"],
   },
