@@ -7,7 +7,9 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditRecord } from "../../src/audit/chain.js";
-import { type ApiRoute, apiRoutes } from "../../src/server/api.js";
+import { mintDevToken } from "../../src/identity/index.js";
+import { type AdminRoute, type ApiRoute, apiRoutes } from "../../src/server/api.js";
+import { assertTenantField } from "../../src/server/plugins/tenant-scope.js";
 import { startTestService, type TestService } from "../helpers/service.js";
 
 const A = "acme";
@@ -182,5 +184,61 @@ describe("GET /v1/audit without a tenant filter", () => {
     const tenants = new Set((res.body as { records: AuditRecord[] }).records.map((r) => r.tenant));
     expect(tenants).toContain(A);
     expect(tenants).toContain(B);
+  });
+});
+
+describe("assertTenantField", () => {
+  const base = apiRoutes.grant;
+  it("accepts every admin route of the table", () => {
+    for (const [, route] of adminRoutes) {
+      if (route.auth === "admin") expect(() => assertTenantField(route)).not.toThrow();
+    }
+  });
+
+  it("refuses a route whose schema lacks the tenant its tenantFrom names", () => {
+    // A hold commit body has no tenant; a query schema without one; a body route without a body.
+    for (const route of [
+      { ...base, body: "api/hold-commit-request" },
+      { ...base, tenantFrom: "query", query: "api/hold-params" },
+      { ...base, tenantFrom: "params", params: undefined },
+    ] as AdminRoute[]) {
+      expect(() => assertTenantField(route)).toThrow(TypeError);
+    }
+  });
+});
+
+describe("a configured platform admin role", () => {
+  let other: TestService;
+  beforeAll(async () => {
+    other = await startTestService({
+      configure: (config) => ({
+        ...config,
+        identity: { ...config.identity, platform_admin_role: "ops:all-tenants" },
+      }),
+    });
+  });
+  afterAll(async () => {
+    await other?.close();
+  });
+
+  it("is the role that reaches other tenants; the default name then does not", async () => {
+    const configured = await mintDevToken({
+      sub: "ops",
+      tenant: A,
+      plan: "pro",
+      admin: true,
+      platform: true,
+      platformAdminRole: "ops:all-tenants",
+    });
+    const byDefaultName = await mintDevToken({
+      sub: "ops",
+      tenant: A,
+      plan: "pro",
+      admin: true,
+      platform: true,
+    });
+    const path = `/v1/tenants/${B}/balances`;
+    expect((await other.request("GET", path, { token: configured })).status).toBe(200);
+    expect((await other.request("GET", path, { token: byDefaultName })).status).toBe(403);
   });
 });
