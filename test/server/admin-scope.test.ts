@@ -5,8 +5,12 @@
  * example here fails, so it cannot ship without the tenant check being exercised.
  */
 import { randomUUID } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditRecord } from "../../src/audit/chain.js";
+import { loadConfig } from "../../src/config/load.js";
 import { mintDevToken } from "../../src/identity/index.js";
 import { type AdminRoute, type ApiRoute, apiRoutes } from "../../src/server/api.js";
 import { assertTenantField } from "../../src/server/plugins/tenant-scope.js";
@@ -219,6 +223,22 @@ describe("a configured platform admin role", () => {
   });
   afterAll(async () => {
     await other?.close();
+  });
+
+  it("may not be the admin role (the configuration is refused)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "creditgate-config-"));
+    try {
+      const file = join(dir, "creditgate.yaml");
+      await writeFile(file, 'identity:\n  platform_admin_role: "creditgate:admin"\n');
+      await expect(loadConfig({ file, env: {}, cwd: dir })).rejects.toMatchObject({
+        code: "CONFIG_INVALID",
+      });
+      await writeFile(file, 'identity:\n  platform_admin_role: "ops:all-tenants"\n');
+      const config = await loadConfig({ file, env: {}, cwd: dir });
+      expect(config.identity.platform_admin_role).toBe("ops:all-tenants");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("is the role that reaches other tenants; the default name then does not", async () => {
