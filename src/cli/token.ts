@@ -24,7 +24,10 @@ Options:
   --tenant T                   tenant claim
   --plan P                     plan claim
   --kind user|workload         principal kind (default user)
-  --admin                      mint from the admin issuer and add the admin role (user only)
+  --admin                      mint from the admin issuer and add the admin role (user only);
+                               such an admin acts only on its --tenant
+  --platform                   with --admin: add the platform admin role (identity.
+                               platform_admin_role, default platform-admin): every tenant
   --roles a,b                  roles, comma-separated
   --scopes x,y                 scopes, comma-separated
   --ttl SECONDS                lifetime, 1 to ${limits.tokenMaxAgeSecondsMax} (default 3600)
@@ -42,6 +45,7 @@ export async function tokenCommand(args: readonly string[], io: CliIO): Promise<
       plan: { type: "string" },
       kind: { type: "string" },
       admin: { type: "boolean" },
+      platform: { type: "boolean" },
       roles: { type: "string" },
       scopes: { type: "string" },
       ttl: { type: "string" },
@@ -61,6 +65,7 @@ export async function tokenCommand(args: readonly string[], io: CliIO): Promise<
     throw new UsageError(`--kind must be user or workload, got "${kind}"`);
   }
   if (values.admin && kind !== "user") throw new UsageError("--admin tokens are user tokens");
+  if (values.platform && !values.admin) throw new UsageError("--platform needs --admin");
   const ttlSeconds =
     values.ttl === undefined ? 3_600 : integer(values.ttl, "ttl", 1, limits.tokenMaxAgeSecondsMax);
 
@@ -77,6 +82,10 @@ export async function tokenCommand(args: readonly string[], io: CliIO): Promise<
     scopes: list(values.scopes),
     ttlSeconds,
     admin: values.admin ?? false,
+    platform: values.platform ?? false,
+    ...(config.identity.platform_admin_role === undefined
+      ? {}
+      : { platformAdminRole: config.identity.platform_admin_role }),
   });
   io.stdout(`${token}\n`);
   return 0;

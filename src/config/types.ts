@@ -31,6 +31,8 @@ export interface IdentityConfig {
   /** Issuer entries, each validated by schemas/identity-issuer.schema.json. */
   readonly issuers: readonly Readonly<Record<string, unknown>>[];
   readonly dev_issuer: boolean;
+  /** Admins carrying this role act on every tenant (default defaultPlatformAdminRole). */
+  readonly platform_admin_role?: string;
 }
 
 export interface TasksConfig {

@@ -14,7 +14,7 @@ import { type Clock, systemClock } from "../clock.js";
 import { CreditgateError } from "../errors.js";
 import { packageRoot } from "../paths.js";
 import type { IssuerConfig } from "./issuer-config.js";
-import { defaultAdminRole } from "./verifier.js";
+import { defaultAdminRole, defaultPlatformAdminRole } from "./verifier.js";
 
 export const devIssuerUrl = "https://dev.creditgate.local";
 export const devAudience = "creditgate";
@@ -65,6 +65,10 @@ export interface DevTokenRequest {
   readonly ttlSeconds?: number;
   /** Mint from the admin issuer and add the admin role. */
   readonly admin?: boolean;
+  /** With admin: also add the platform admin role, so the token administers every tenant. */
+  readonly platform?: boolean;
+  /** The platform admin role to add; default defaultPlatformAdminRole. */
+  readonly platformAdminRole?: string;
 }
 
 interface DevSigningKey {
@@ -99,6 +103,8 @@ export async function mintDevToken(
   const kind = request.kind ?? "user";
   if (request.admin === true && kind !== "user")
     throw new TypeError("admin tokens are user tokens");
+  if (request.platform === true && request.admin !== true)
+    throw new TypeError("platform tokens are admin tokens");
   signingKey ??= loadSigningKey();
   let key: DevSigningKey;
   try {
@@ -111,6 +117,8 @@ export async function mintDevToken(
     request.admin === true ? devAdminIssuer : kind === "workload" ? devWorkloadIssuer : devIssuer;
   const roles = [...(request.roles ?? [])];
   if (request.admin === true && !roles.includes(defaultAdminRole)) roles.push(defaultAdminRole);
+  const platformRole = request.platformAdminRole ?? defaultPlatformAdminRole;
+  if (request.platform === true && !roles.includes(platformRole)) roles.push(platformRole);
   const iat = Math.floor(clock.nowMs() / 1000);
   return new SignJWT({
     tenant: request.tenant,

@@ -31,6 +31,7 @@ export {
   type KeyResolverOptions,
 } from "./keys.js";
 export type {
+  AdminScope,
   Principal,
   PrincipalKind,
   RevocationCheck,
@@ -41,6 +42,7 @@ export type {
 export {
   createIdentityVerifier,
   defaultAdminRole,
+  defaultPlatformAdminRole,
   type IdentityStats,
   type IdentityVerifier,
   type IdentityVerifierOptions,

@@ -60,3 +60,11 @@ export interface RevocationQuery {
 
 /** Consulted on every authentication, cache hit or not, so a revocation takes effect on the next call. */
 export type RevocationCheck = (query: RevocationQuery) => boolean | Promise<boolean>;
+
+/**
+ * Which tenants an admin may act on: its token's tenant, or every tenant for a platform admin
+ * (one that also carries the platform admin role).
+ */
+export type AdminScope =
+  | { readonly kind: "tenant"; readonly tenant: string }
+  | { readonly kind: "platform" };

@@ -13,11 +13,13 @@ import { mapClaims, mapTaskClaims } from "./claims.js";
 import { type Issuer, type IssuerConfig, parseIssuerConfigs } from "./issuer-config.js";
 import { createKeyResolver, type KeyResolver, type KeyResolverFactory } from "./keys.js";
 import { decodeToken } from "./token-format.js";
-import type { RevocationCheck, VerifiedPrincipal } from "./types.js";
+import type { AdminScope, RevocationCheck, VerifiedPrincipal } from "./types.js";
 import { verifySignedToken } from "./verify.js";
 
 /** The role an admin-issuer token must carry to pass authenticateAdmin. */
 export const defaultAdminRole = "creditgate:admin";
+/** The role that lets an admin act on every tenant; without it an admin acts on its own tenant. */
+export const defaultPlatformAdminRole = "platform-admin";
 
 export interface IdentityVerifierOptions {
   /** Trusted issuers, as configured; validated here (CONFIG_INVALID lists every problem). */
@@ -26,6 +28,8 @@ export interface IdentityVerifierOptions {
   /** Revocation of a jti, principal or tenant; consulted on every call. Default: nothing revoked. */
   readonly isRevoked?: RevocationCheck;
   readonly adminRole?: string;
+  /** Carried besides the admin role, it widens an admin from its token's tenant to every tenant. */
+  readonly platformAdminRole?: string;
   /** Verified tokens kept in memory; 0 disables the cache. At most limits.verifiedTokensCachedMax. */
   readonly cacheEntriesMax?: number;
   /** Where relative `jwks_file` paths start from. */
@@ -45,6 +49,8 @@ export interface IdentityVerifier {
   authenticate(token: string): Promise<VerifiedPrincipal>;
   /** For admin routes: only an admin issuer's token carrying the admin role. */
   authenticateAdmin(token: string): Promise<VerifiedPrincipal>;
+  /** Which tenants an admin principal (from authenticateAdmin) may act on. */
+  adminScope(admin: VerifiedPrincipal): AdminScope;
   /** Drops cached verifications (all when no field is given); revocation does not depend on it. */
   invalidate(match?: CacheInvalidation): number;
   stats(): IdentityStats;
@@ -62,6 +68,13 @@ export async function createIdentityVerifier(
   const clock = options.clock ?? systemClock;
   const isRevoked = options.isRevoked ?? (() => false);
   const adminRole = options.adminRole ?? defaultAdminRole;
+  const platformAdminRole = options.platformAdminRole ?? defaultPlatformAdminRole;
+  if (platformAdminRole === adminRole) {
+    // Every admin would be a platform admin: the tenant boundary would silently vanish.
+    throw new CreditgateError("CONFIG_INVALID", {
+      message: "the platform admin role must differ from the admin role",
+    });
+  }
   const cacheEntriesMax = options.cacheEntriesMax ?? limits.verifiedTokensCachedMax;
   if (cacheEntriesMax > limits.verifiedTokensCachedMax) {
     throw new CreditgateError("CONFIG_INVALID", {
@@ -195,6 +208,11 @@ export async function createIdentityVerifier(
         });
       }
       return identity.principal;
+    },
+    adminScope(admin) {
+      return admin.roles.includes(platformAdminRole)
+        ? { kind: "platform" }
+        : { kind: "tenant", tenant: admin.tenant };
     },
     invalidate(match) {
       return cache.invalidate(match);

@@ -7,14 +7,20 @@ import type { ErrorCode } from "../errors.js";
 
 export type RouteAuth = "user" | "admin" | "none";
 
-export interface ApiRoute {
+/**
+ * Where an admin route names the tenant it acts on, always as a `tenant` field: the body, the
+ * path or the query string (absent from a query: a tenant admin's own tenant), or "global" for a
+ * route that acts on no one tenant and answers with no tenant's data (plugins/tenant-scope.ts).
+ */
+export type TenantSource = "body" | "params" | "query" | "global";
+
+interface RouteFields {
   readonly operationId: string;
   readonly method: "GET" | "POST";
   /** OpenAPI path syntax: /v1/holds/{id}/commit. */
   readonly path: string;
   readonly summary: string;
   readonly tag: "decisions" | "holds" | "tasks" | "admin" | "audit" | "operations";
-  readonly auth: RouteAuth;
   readonly idempotency?: "required" | "optional";
   readonly body?: string;
   readonly params?: string;
@@ -24,6 +30,24 @@ export interface ApiRoute {
   /** Codes this route answers with besides the ones every route may answer. */
   readonly errors: readonly ErrorCode[];
 }
+
+/** An admin route must say where its tenant is: the type refuses one that does not. */
+export interface AdminRoute extends RouteFields {
+  readonly auth: "admin";
+  readonly tenantFrom: TenantSource;
+  /**
+   * Only a platform admin may call it, even on its own tenant: lifting what the platform imposed
+   * (a suspension) must not be in the hands of the tenant it was imposed on.
+   */
+  readonly platformOnly?: true;
+}
+
+export interface OpenRoute extends RouteFields {
+  readonly auth: "user" | "none";
+  readonly tenantFrom?: never;
+}
+
+export type ApiRoute = AdminRoute | OpenRoute;
 
 const authErrors: readonly ErrorCode[] = [
   "AUTH_TOKEN_MISSING",
@@ -131,6 +155,7 @@ export const apiRoutes = {
     summary: "Grant credits to one class of a tenant, with optional priority, start and expiry.",
     tag: "admin",
     auth: "admin",
+    tenantFrom: "body",
     idempotency: "required",
     body: "api/grant-request",
     responses: { 201: "api/grant-response" },
@@ -143,6 +168,7 @@ export const apiRoutes = {
     summary: "Give back all or part of a debit or committed hold.",
     tag: "admin",
     auth: "admin",
+    tenantFrom: "body",
     idempotency: "required",
     body: "api/reversal-request",
     responses: { 201: "api/reversal-response" },
@@ -156,6 +182,7 @@ export const apiRoutes = {
       "Revoke a token (jti), principal, task or whole tenant; effective on the next request.",
     tag: "admin",
     auth: "admin",
+    tenantFrom: "body",
     idempotency: "required",
     body: "api/revocation-request",
     responses: { 201: "api/revocation-response" },
@@ -168,6 +195,7 @@ export const apiRoutes = {
     summary: "A tenant's posted, held and available credits per class.",
     tag: "admin",
     auth: "admin",
+    tenantFrom: "params",
     params: "api/tenant-params",
     responses: { 200: "api/balances-response" },
     errors: [...authErrors, "REQUEST_INVALID", "STORE_UNAVAILABLE"],
@@ -179,6 +207,7 @@ export const apiRoutes = {
     summary: "A tenant's status (active or suspended), when it last changed and why.",
     tag: "admin",
     auth: "admin",
+    tenantFrom: "params",
     params: "api/tenant-params",
     responses: { 200: "api/tenant-response" },
     errors: [...authErrors, "REQUEST_INVALID", "STORE_UNAVAILABLE"],
@@ -191,6 +220,7 @@ export const apiRoutes = {
       "Suspend a tenant: from the next decision on, on every instance, every decision is denied (TENANT_SUSPENDED).",
     tag: "admin",
     auth: "admin",
+    tenantFrom: "params",
     idempotency: "required",
     params: "api/tenant-params",
     body: "api/tenant-status-request",
@@ -201,9 +231,12 @@ export const apiRoutes = {
     operationId: "reinstateTenant",
     method: "POST",
     path: "/v1/tenants/{tenant}/reinstate",
-    summary: "Reinstate a suspended tenant: the next decision is evaluated as before.",
+    summary:
+      "Reinstate a suspended tenant: the next decision is evaluated as before. Platform admins only.",
     tag: "admin",
     auth: "admin",
+    tenantFrom: "params",
+    platformOnly: true,
     idempotency: "required",
     params: "api/tenant-params",
     body: "api/tenant-status-request",
@@ -218,6 +251,7 @@ export const apiRoutes = {
       "Audit records filtered by tenant, principal, decision, kind and time; paginated by seq.",
     tag: "audit",
     auth: "admin",
+    tenantFrom: "query",
     query: "api/audit-query",
     responses: { 200: "api/audit-page" },
     errors: [...authErrors, "REQUEST_INVALID", "STORE_UNAVAILABLE"],
@@ -229,6 +263,7 @@ export const apiRoutes = {
     summary: "Walk the audit hash chain and name the first record that does not verify.",
     tag: "audit",
     auth: "admin",
+    tenantFrom: "global",
     responses: { 200: "api/audit-verification" },
     errors: [...authErrors, "STORE_UNAVAILABLE"],
   },

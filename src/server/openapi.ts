@@ -171,7 +171,8 @@ export function buildOpenApi(): JsonObject {
           type: "http",
           scheme: "bearer",
           bearerFormat: "JWT",
-          description: "A token from the admin issuer carrying the admin role.",
+          description:
+            "A token from the admin issuer carrying the admin role. It acts on its own tenant only, unless it also carries the platform admin role (any tenant).",
         },
       },
     },

@@ -1,6 +1,6 @@
 /**
  * Turns an entry of the API table into fastify route options: path, schemas by reference,
- * and the authentication hook. Handlers read the verified principal and the idempotency key
+ * the authentication hook and, on admin routes, the tenant-scope hook. Handlers read the verified principal and the idempotency key
  * through the helpers here, so no route can forget either.
  */
 import type { FastifyRequest, FastifySchema, RouteOptions } from "fastify";
@@ -10,6 +10,7 @@ import type { RefusalCode } from "../ledger/codes.js";
 import { type ApiRoute, fastifyPath } from "./api.js";
 import type { AppDeps } from "./deps.js";
 import { authenticate } from "./plugins/auth.js";
+import { assertTenantField, tenantScope } from "./plugins/tenant-scope.js";
 import { apiSchema, requestInvalid, requestViolations } from "./validation.js";
 
 /** What a route without a query or body in the table validates against: nothing is allowed. */
@@ -42,12 +43,15 @@ export function routeOptions(route: ApiRoute, deps: AppDeps): Omit<RouteOptions,
     ...(route.idempotency === undefined ? {} : { headers: apiSchema("api/idempotency-headers") }),
   };
   const auth = { identity: deps.identity, onFailure: deps.onAuthFailure };
+  if (route.auth === "admin") assertTenantField(route);
   return {
     method: route.method,
     url: fastifyPath(route.path),
     schema,
     ...(route.auth === "none" ? {} : { onRequest: authenticate(route.auth, auth) }),
     ...(route.body === undefined ? { preValidation: refuseBody } : {}),
+    // After validation, so the tenant checked is the tenant the handler acts on.
+    ...(route.auth === "admin" ? { preHandler: tenantScope(route, auth) } : {}),
   };
 }
 

@@ -154,6 +154,9 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       clock,
       keyResolverFactory: taskKeyResolverFactory(keys),
       isRevoked: (query) => revocations.isRevoked(query),
+      ...(config.identity.platform_admin_role === undefined
+        ? {}
+        : { platformAdminRole: config.identity.platform_admin_role }),
       ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
     });
     const ledger = new LedgerWatch(store, (alert) => options.onLedgerAlert?.(alert));

@@ -59,7 +59,8 @@ export async function createService(
     try {
       await core.store.recordEvent({
         kind: "auth",
-        tenant: null,
+        // A verified admin refused another tenant is filed under its own tenant: its own trail.
+        tenant: failure.principal?.tenant ?? null,
         data: {
           code: failure.code,
           audience: failure.audience,
@@ -68,6 +69,9 @@ export async function createService(
           ip: failure.ip,
           request_id: failure.requestId,
           token_sha256: failure.tokenHash,
+          // Where the audit query's principal filter looks.
+          ...(failure.principal === undefined ? {} : { principal: { ...failure.principal } }),
+          ...(failure.targetTenant === undefined ? {} : { target_tenant: failure.targetTenant }),
         },
       });
     } catch (error) {

@@ -417,10 +417,52 @@ describe("creditgate token", () => {
       "--admin",
     );
     expect(admin.code).toBe(0);
-    expect(await verifier.authenticateAdmin(admin.stdout.trim())).toMatchObject({ id: "ops" });
+    const tenantAdmin = await verifier.authenticateAdmin(admin.stdout.trim());
+    expect(tenantAdmin).toMatchObject({ id: "ops" });
+    expect(verifier.adminScope(tenantAdmin)).toEqual({ kind: "tenant", tenant: "acme" });
     await expect(verifier.authenticate(admin.stdout.trim())).rejects.toMatchObject({
       code: "AUTH_FORBIDDEN",
     });
+    const platform = await cli(
+      "token",
+      "--sub",
+      "ops",
+      "--tenant",
+      "acme",
+      "--plan",
+      "pro",
+      "--admin",
+      "--platform",
+    );
+    expect(platform.code).toBe(0);
+    const platformAdmin = await verifier.authenticateAdmin(platform.stdout.trim());
+    expect(verifier.adminScope(platformAdmin)).toEqual({ kind: "platform" });
+  });
+
+  it("adds the configured platform admin role with --platform", async () => {
+    writeFileSync(
+      join(cwd, "creditgate.yaml"),
+      `${sqliteYaml}identity:\n  platform_admin_role: "ops:all"\n`,
+    );
+    const run = await cli(
+      "token",
+      "--sub",
+      "ops",
+      "--tenant",
+      "acme",
+      "--plan",
+      "pro",
+      "--admin",
+      "--platform",
+    );
+    expect(run.code).toBe(0);
+    const verifier = await createIdentityVerifier({
+      issuers: [...devIssuers],
+      platformAdminRole: "ops:all",
+    });
+    const admin = await verifier.authenticateAdmin(run.stdout.trim());
+    expect(admin.roles).toContain("ops:all");
+    expect(verifier.adminScope(admin)).toEqual({ kind: "platform" });
   });
 
   it("refuses with DEV_ISSUER_DISABLED when the configuration does not trust the dev issuer", async () => {
@@ -444,6 +486,7 @@ describe("creditgate token", () => {
     [["--sub", "u", "--tenant", "acme", "--plan", "pro", "--ttl", "0"], "--ttl must be between"],
     [["--sub", "u", "--tenant", "acme", "--plan", "pro", "--ttl", "1h"], "--ttl must be an"],
     [["--sub", "u", "--tenant", "a", "--plan", "p", "--kind", "workload", "--admin"], "user"],
+    [["--sub", "u", "--tenant", "a", "--plan", "p", "--platform"], "--platform needs --admin"],
   ])("refuses %j as a usage error", async (args, message) => {
     const run = await cli("token", ...args);
     expect(run.code).toBe(2);

@@ -116,7 +116,7 @@ function serve(...args: string[]): ServeProcess {
 }
 
 const adminToken = () =>
-  mintDevToken({ sub: "ops", tenant: "ops", plan: "enterprise", admin: true });
+  mintDevToken({ sub: "ops", tenant: "ops", plan: "enterprise", admin: true, platform: true });
 const userToken = () => mintDevToken({ sub: "usr_1", tenant: "acme", plan: "pro" });
 
 async function call(

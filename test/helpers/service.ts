@@ -25,7 +25,10 @@ export interface TestService {
     plan?: string;
     scopes?: string[];
   }): Promise<string>;
+  /** A development-issuer platform admin token: it administers every tenant. */
   adminToken(): Promise<string>;
+  /** A development-issuer admin token of `tenant` (no platform role): that tenant only. */
+  tenantAdminToken(tenant: string, options?: { sub?: string }): Promise<string>;
   /** fetch against the service with JSON in and out. */
   request(
     method: string,
@@ -106,9 +109,17 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
         clock,
       ),
     adminToken: () => {
-      admin ??= mintDevToken({ sub: "ops", tenant: "ops", plan: "enterprise", admin: true }, clock);
+      admin ??= mintDevToken(
+        { sub: "ops", tenant: "ops", plan: "enterprise", admin: true, platform: true },
+        clock,
+      );
       return admin;
     },
+    tenantAdminToken: (tenant, o = {}) =>
+      mintDevToken(
+        { sub: o.sub ?? `admin_${tenant}`, tenant, plan: "enterprise", admin: true },
+        clock,
+      ),
     request,
     async grant(tenant, cls, amount) {
       const res = await request("POST", "/v1/admin/grants", {

@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import {
   createIdentityVerifier,
   defaultAdminRole,
+  defaultPlatformAdminRole,
   devAdminIssuer,
   devIssuer,
   devIssuers,
@@ -77,6 +78,41 @@ describe("admin separation", () => {
     await expectRefused(verifier.authenticateAdmin(token), "AUTH_FORBIDDEN", token);
   });
 
+  it("scopes an admin to its token's tenant unless it also carries the platform role", async () => {
+    const verifier = await verifierPromise;
+    const tenantAdmin = await verifier.authenticateAdmin(adminToken([defaultAdminRole]));
+    expect(verifier.adminScope(tenantAdmin)).toEqual({
+      kind: "tenant",
+      tenant: tenantAdmin.tenant,
+    });
+    const platform = await verifier.authenticateAdmin(
+      adminToken([defaultAdminRole, defaultPlatformAdminRole]),
+    );
+    expect(verifier.adminScope(platform)).toEqual({ kind: "platform" });
+    // The platform role widens an admin; it does not make one.
+    const token = adminToken([defaultPlatformAdminRole]);
+    await expectRefused(verifier.authenticateAdmin(token), "AUTH_FORBIDDEN", token);
+  });
+
+  it("honours a configured platform admin role and refuses one equal to the admin role", async () => {
+    const verifier = await createIdentityVerifier({
+      issuers: [admins],
+      clock,
+      platformAdminRole: "ops:everything",
+    });
+    const configured = await verifier.authenticateAdmin(
+      adminToken([defaultAdminRole, "ops:everything"]),
+    );
+    expect(verifier.adminScope(configured)).toEqual({ kind: "platform" });
+    const byDefaultName = await verifier.authenticateAdmin(
+      adminToken([defaultAdminRole, defaultPlatformAdminRole]),
+    );
+    expect(verifier.adminScope(byDefaultName).kind).toBe("tenant");
+    await expect(
+      createIdentityVerifier({ issuers: [admins], clock, platformAdminRole: defaultAdminRole }),
+    ).rejects.toMatchObject({ code: "CONFIG_INVALID" });
+  });
+
   it("still refuses an unverifiable token on admin routes with its own code", async () => {
     const verifier = await verifierPromise;
     await expectRefused(verifier.authenticateAdmin("x.y.z"), "AUTH_TOKEN_MALFORMED");
@@ -128,6 +164,18 @@ describe("the development issuer", () => {
       issuer: devAdminIssuer.issuer,
     });
     await expectRefused(verifier.authenticate(adminToken), "AUTH_FORBIDDEN", adminToken);
+    const tenantAdmin = await verifier.authenticateAdmin(adminToken);
+    expect(verifier.adminScope(tenantAdmin)).toEqual({ kind: "tenant", tenant: "acme" });
+    const platformToken = await mintDevToken(
+      { sub: "ops", tenant: "acme", plan: "pro", admin: true, platform: true },
+      clock,
+    );
+    const platform = await verifier.authenticateAdmin(platformToken);
+    expect(platform.roles).toEqual([defaultAdminRole, defaultPlatformAdminRole]);
+    expect(verifier.adminScope(platform)).toEqual({ kind: "platform" });
+    await expect(
+      mintDevToken({ sub: "ops", tenant: "acme", plan: "pro", platform: true }, clock),
+    ).rejects.toThrow(TypeError);
   });
 
   it("mints tokens that expire after ttlSeconds on the given clock", async () => {

@@ -32,6 +32,10 @@ export interface AuthFailure {
   readonly ip: string;
   readonly requestId: string;
   readonly tokenHash: string | null;
+  /** A verified admin refused another tenant (tenant-scope.ts): who it is ... */
+  readonly principal?: { readonly kind: string; readonly id: string; readonly tenant: string };
+  /** ... and the tenant it tried to act on. */
+  readonly targetTenant?: string;
 }
 
 export interface AuthOptions {
