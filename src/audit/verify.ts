@@ -27,6 +27,24 @@ export type ChainBreak =
   | "index_mismatch"
   | "ledger_mismatch";
 
+/** Whether `record` follows `head`: the next seq, linked to it, and hashing to what it says. */
+export function linkBreak(
+  head: ChainHead,
+  record: AuditRecord,
+): { brokenSeq: number; reason: "seq_gap" | "prev_hash_mismatch" | "hash_mismatch" } | null {
+  const expectedSeq = head.seq + 1;
+  if (record.seq !== expectedSeq) return { brokenSeq: expectedSeq, reason: "seq_gap" };
+  if (record.prev_hash !== head.hash)
+    return { brokenSeq: record.seq, reason: "prev_hash_mismatch" };
+  if (hashRecord(record) !== record.hash) return { brokenSeq: record.seq, reason: "hash_mismatch" };
+  return null;
+}
+
+/** Where and why a verification failed, in one line. */
+export function describeBreak(result: Extract<ChainVerification, { ok: false }>): string {
+  return `seq ${result.brokenSeq} (${result.reason})${result.row === undefined ? "" : `: ${result.row}`}`;
+}
+
 export async function verifyChain(
   records: Iterable<AuditRecord> | AsyncIterable<AuditRecord>,
   start: ChainHead = emptyHead,
@@ -34,16 +52,8 @@ export async function verifyChain(
   let head = start;
   let count = 0;
   for await (const record of records) {
-    const expectedSeq = head.seq + 1;
-    if (record.seq !== expectedSeq) {
-      return { ok: false, count, brokenSeq: expectedSeq, reason: "seq_gap" };
-    }
-    if (record.prev_hash !== head.hash) {
-      return { ok: false, count, brokenSeq: record.seq, reason: "prev_hash_mismatch" };
-    }
-    if (hashRecord(record) !== record.hash) {
-      return { ok: false, count, brokenSeq: record.seq, reason: "hash_mismatch" };
-    }
+    const broken = linkBreak(head, record);
+    if (broken !== null) return { ok: false, count, ...broken };
     head = { seq: record.seq, hash: record.hash };
     count++;
   }
@@ -54,7 +64,7 @@ export async function verifyChain(
 export function assertChainIntact(result: ChainVerification): void {
   if (result.ok) return;
   throw new CreditgateError("AUDIT_CHAIN_BROKEN", {
-    message: `the audit chain is broken at seq ${result.brokenSeq} (${result.reason})${result.row === undefined ? "" : `: ${result.row}`}`,
+    message: `the audit chain is broken at ${describeBreak(result)}`,
     details: { brokenSeq: result.brokenSeq, reason: result.reason, verified: result.count },
   });
 }

@@ -19,9 +19,12 @@ export interface StoredLedger {
     posted: number;
     held: number;
   }[];
+  /** Sum of entries per tenant and class. */
   readonly entrySums: readonly { tenant: string; class: CreditClass; sum: number }[];
+  /** Sum of entries per grant. */
   readonly grantEntrySums: readonly { grantId: string; sum: number }[];
   readonly grants: readonly GrantRow[];
+  /** Every hold, active or resolved. */
   readonly holds: readonly HoldRow[];
 }
 

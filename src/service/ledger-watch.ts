@@ -5,7 +5,7 @@
  * later check finds it reconciled, and a broken chain refuses every tenant: nothing can be
  * trusted to the credit then. Each finding is reported once per check, for the log.
  */
-import type { ChainVerification } from "../audit/verify.js";
+import { type ChainVerification, describeBreak } from "../audit/verify.js";
 import { CreditgateError } from "../errors.js";
 import type { LedgerStore } from "../ledger/port.js";
 
@@ -41,7 +41,7 @@ export class LedgerWatch {
       this.#all = null;
       return result;
     }
-    const where = `seq ${result.brokenSeq} (${result.reason})${result.row === undefined ? "" : `: ${result.row}`}`;
+    const where = describeBreak(result);
     if (result.reason === "ledger_mismatch" && result.tenants !== undefined) {
       this.#tenants = new Set(result.tenants);
       this.#all = null;

@@ -8,11 +8,10 @@ import {
   auditKinds,
   type ChainHead,
   emptyHead,
-  hashRecord,
 } from "../audit/chain.js";
 import { toJsonLine } from "../audit/export.js";
 import { auditIndexKeys } from "../audit/index-keys.js";
-import type { ChainVerification } from "../audit/verify.js";
+import { type ChainVerification, describeBreak, linkBreak } from "../audit/verify.js";
 import type { OpResult } from "../ledger/codes.js";
 import type { AuditPage, AuditQuery, InvariantReport, LedgerStore } from "../ledger/port.js";
 import { LedgerReplay, UnreadableRecord } from "../ledger/reconcile.js";
@@ -271,16 +270,8 @@ export abstract class BatchedLedgerStore implements LedgerStore {
     for (;;) {
       const page = await this.auditRowsForVerify(after, limits.auditPageRecords);
       for (const { record, principal, decisionId } of page) {
-        const expectedSeq = head.seq + 1;
-        if (record.seq !== expectedSeq) {
-          return { ok: false, count, brokenSeq: expectedSeq, reason: "seq_gap" };
-        }
-        if (record.prev_hash !== head.hash) {
-          return { ok: false, count, brokenSeq: record.seq, reason: "prev_hash_mismatch" };
-        }
-        if (hashRecord(record) !== record.hash) {
-          return { ok: false, count, brokenSeq: record.seq, reason: "hash_mismatch" };
-        }
+        const broken = linkBreak(head, record);
+        if (broken !== null) return { ok: false, count, ...broken };
         const keys = auditIndexKeys(record.data);
         if (keys.principal !== principal || keys.decisionId !== decisionId) {
           return {
@@ -331,9 +322,7 @@ export abstract class BatchedLedgerStore implements LedgerStore {
     const problems = findInvariantProblems(rows);
     const chain = await this.verifyAudit();
     if (!chain.ok) {
-      problems.push(
-        `audit chain broken at seq ${chain.brokenSeq} (${chain.reason})${chain.row === undefined ? "" : `: ${chain.row}`}`,
-      );
+      problems.push(`audit chain broken at ${describeBreak(chain)}`);
     }
     return { ok: problems.length === 0, problems };
   }

@@ -3,23 +3,11 @@
  * own SQL; the rules live here once so both stores are judged the same way.
  */
 import { remainingParts } from "../ledger/draw.js";
-import type { GrantRow, HoldRow } from "../ledger/rows.js";
-import type { CreditClass } from "../ledger/types.js";
+import type { StoredLedger } from "../ledger/reconcile.js";
+import type { HoldRow } from "../ledger/rows.js";
 
-export interface InvariantInput {
-  readonly balances: readonly {
-    tenant: string;
-    class: CreditClass;
-    posted: number;
-    held: number;
-  }[];
-  /** Sum of entries per tenant and class. */
-  readonly entrySums: readonly { tenant: string; class: CreditClass; sum: number }[];
-  /** Sum of entries per grant. */
-  readonly grantEntrySums: readonly { grantId: string; sum: number }[];
-  readonly grants: readonly GrantRow[];
-  /** Every hold, active or resolved. */
-  readonly holds: readonly HoldRow[];
+/** The stored rows the chain is reconciled with, plus every draw for the hold checks. */
+export interface InvariantInput extends StoredLedger {
   /** Every draw, with the sum of its transfer's own entries (reversals are other transfers). */
   readonly holdDraws: readonly {
     holdId: string;

