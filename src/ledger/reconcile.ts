@@ -220,12 +220,11 @@ export class LedgerReplay {
         }
         const grant = this.#grant(str(data, "grant_id", seq), seq);
         const amount = int(data, "amount", seq);
-        // The grant's own expiry takes what is left; a later one is credit given back to an
-        // expired grant, which expires at once.
-        if (grant.status !== "expired") {
-          grant.remaining -= amount;
-          grant.status = "expired";
-        }
+        // Either the grant's own expiry (what is left of it) or credit given back to an expired
+        // grant, which expires at once; the latter is recorded before the commit, release or
+        // reversal that gives it back. Either way an expired grant has nothing left.
+        grant.remaining = 0;
+        grant.status = "expired";
         grant.entrySum -= amount;
         grant.seq = seq;
         this.#post(tenant, grant.class, -amount, seq);
@@ -240,8 +239,15 @@ export class LedgerReplay {
           if (grant.status !== "expired") grant.remaining += part.amount;
         }
         return;
+      case "revocation": {
+        // A revoked grant stops paying at once; what is left of it expires in the next record.
+        const grant =
+          data.revoked_kind === "grant" ? this.#grants.get(String(data.subject)) : undefined;
+        if (grant !== undefined && grant.tenant === tenant) grant.status = "expired";
+        return;
+      }
       default:
-        // Decisions without effect, revocations, service events: no value moves.
+        // Decisions without effect, service events: no value moves.
         return;
     }
   }

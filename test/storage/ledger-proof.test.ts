@@ -223,6 +223,62 @@ describe("audit verify reconciles the ledger with the chain", () => {
   });
 });
 
+describe("credit given back to a grant that expired with nothing left", () => {
+  // The grant expires while all of it is held or spent, so its own expiry moves nothing and is
+  // not recorded; the credit given back later expires at once, recorded before its cause.
+  it("reconciles after a commit, a release and a reversal into such grants, and a revoked one", async () => {
+    const clock = new ManualClock(t0);
+    const store = SqliteLedgerStore.open({ path: join(dir, "given-back.db"), clock });
+    try {
+      const t = "acme";
+      const grant = (key: string, amount: number, expiresAtMs?: number) =>
+        store.grant({
+          tenant: t,
+          key,
+          class: "promo",
+          amount,
+          source: "s",
+          ...(expiresAtMs === undefined ? {} : { expiresAtMs }),
+        });
+      value(await grant("g1", 18, t0 + 1_000));
+      const held = value(
+        await store.hold({ tenant: t, key: "h1", amount: 18, drawOrder: ["promo"], ttlMs: 60_000 }),
+      );
+      clock.tick(2_000);
+      value(await store.commit({ tenant: t, key: "c1", holdId: held.holdId, amount: 5 }));
+      value(await grant("g2", 7, t0 + 3_000));
+      const held2 = value(
+        await store.hold({ tenant: t, key: "h2", amount: 7, drawOrder: ["promo"], ttlMs: 60_000 }),
+      );
+      clock.tick(2_000);
+      value(await store.release({ tenant: t, key: "r2", holdId: held2.holdId }));
+      value(await grant("g3", 9, t0 + 5_000));
+      const spent = value(
+        await store.debit({ tenant: t, key: "d3", amount: 9, drawOrder: ["promo"] }),
+      );
+      clock.tick(2_000);
+      value(
+        await store.reverse({ tenant: t, key: "rv3", transferId: spent.transferId, reason: "x" }),
+      );
+      const g4 = value(await grant("g4", 4));
+      value(await store.debit({ tenant: t, key: "d4", amount: 4, drawOrder: ["promo"] }));
+      value(
+        await store.revoke({
+          tenant: t,
+          key: "k4",
+          kind: "grant",
+          subject: g4.grantId,
+          reason: "y",
+        }),
+      );
+      expect(await store.verifyAudit()).toMatchObject({ ok: true });
+      expect(await store.checkInvariants()).toEqual({ ok: true, problems: [] });
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe("LedgerWatch", () => {
   it("refuses decisions of a tenant whose rows disagree, until they reconcile", async () => {
     const path = tampered(
