@@ -6,8 +6,8 @@
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { type RevocationKind, type RevokeRequest, revocationKinds } from "../ledger/types.js";
-import { openRevocationFeed } from "../service/revocation-feed.js";
 import { revoke } from "../service/revoke.js";
+import { openRevocationFeed } from "../storage/open.js";
 import { type CliIO, UsageError } from "./io.js";
 import {
   configHelp,
@@ -72,11 +72,7 @@ export async function revokeCommand(args: readonly string[], io: CliIO): Promise
 
   const config = await loadCliConfig(io, values.config);
   const result = await withStore(config, async (store) => {
-    const postgres = config.store.kind === "postgres" ? config.store.postgres : undefined;
-    const feed =
-      postgres === undefined
-        ? undefined
-        : await openRevocationFeed({ connectionString: postgres.url, onNotice: () => undefined });
+    const feed = await openRevocationFeed(config, { onNotice: () => undefined });
     try {
       return await revoke(
         {

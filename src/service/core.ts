@@ -21,7 +21,7 @@ import { limits } from "../limits.js";
 import { type ActivationEvent, ActivePolicy } from "../policy/active-policy.js";
 import { loadVerificationKey } from "../policy/keys.js";
 import { ServiceMetrics } from "../server/metrics.js";
-import { openStore } from "../storage/open.js";
+import { openRevocationFeed, openStore, type RevocationFeed } from "../storage/open.js";
 import {
   type TaskCredentials,
   TaskKeyStore,
@@ -30,7 +30,6 @@ import {
   taskKeyResolverFactory,
 } from "../tasks/index.js";
 import { type LedgerAlert, LedgerWatch } from "./ledger-watch.js";
-import { openRevocationFeed, type RevocationFeed } from "./revocation-feed.js";
 import { RevocationIndex } from "./revocations.js";
 import { revoke } from "./revoke.js";
 
@@ -134,12 +133,9 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     if (options.watch ?? config.policy.watch) policy.watch();
 
     const revocations = new RevocationIndex(store, { clock });
-    if (config.store.kind === "postgres" && config.store.postgres !== undefined) {
-      feed = await openRevocationFeed({
-        connectionString: config.store.postgres.url,
-        onNotice: (notice) => revocations.stale(notice.tenant),
-      });
-    }
+    feed = await openRevocationFeed(config, {
+      onNotice: (notice) => revocations.stale(notice.tenant),
+    });
     const revocationFeed = feed;
     taskKeys = await TaskKeyStore.open(config.tasks, { clock });
     const keys = taskKeys;

@@ -1,13 +1,14 @@
 /**
  * Revoking, the same way from the API and the CLI: the ledger records it (audited, idempotent),
- * then this instance applies it at once and, on PostgreSQL, every other instance is told.
+ * then this instance applies it at once and, where the store has a revocation feed
+ * (PostgreSQL), every other instance is told.
  * A failed notification is not a failed revocation: the other instances' refresh reads it
  * from the store within limits.revocationRefreshMs.
  */
 import type { OpResult } from "../ledger/codes.js";
 import type { LedgerStore } from "../ledger/port.js";
 import type { RevokeRequest, RevokeValue } from "../ledger/types.js";
-import type { RevocationFeed } from "./revocation-feed.js";
+import type { RevocationFeed } from "../storage/open.js";
 import type { RevocationIndex } from "./revocations.js";
 
 export interface RevokeTargets {

@@ -1,76 +1,55 @@
 /**
- * Opens the ledger store the configuration names, migrated and ready: SQLite at
- * `store.sqlite.path` (its directory created) with the configured `synchronous` level, or a
- * PostgreSQL pool from `store.postgres`. Audit records are masked by `audit.mask_fields`.
- * Failing to reach the store is STORE_UNAVAILABLE; the stores' own codes pass through.
+ * Opens what the configuration's `store.kind` names, through the driver its adapter registered
+ * (`driver.ts`): the ledger store, migrated and ready, with audit records masked by
+ * `audit.mask_fields`; and the revocation feed, where the store has one. Failing to reach the
+ * store is STORE_UNAVAILABLE; the stores' own codes pass through.
  */
-import { mkdir } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
 import type { Clock } from "../clock.js";
 import type { Config } from "../config/types.js";
-import { CreditgateError, isCreditgateError } from "../errors.js";
+import { CreditgateError } from "../errors.js";
 import type { LedgerStore } from "../ledger/port.js";
-import { PostgresLedgerStore } from "./postgres/store.js";
-import { SqliteLedgerStore } from "./sqlite/store.js";
+import {
+  type RevocationFeed,
+  type RevocationFeedHandlers,
+  type StoreDriver,
+  storeDriver,
+  storeKinds,
+} from "./driver.js";
+// The built-in adapters, each registering its driver.
+import "./postgres/driver.js";
+import "./sqlite/driver.js";
 
 export interface OpenStoreOptions {
   readonly clock?: Clock;
 }
 
-/** The URL without its password, for messages. */
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== "") parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return "(unparseable URL)";
+function driverFor(config: Config): StoreDriver {
+  const kind: string = config.store.kind;
+  const driver = storeDriver(kind);
+  if (driver === undefined) {
+    throw new CreditgateError("CONFIG_INVALID", {
+      message: `store.kind must be one of ${storeKinds().join(", ")}, got "${kind}"`,
+    });
   }
+  return driver;
 }
 
 export async function openStore(
   config: Config,
   options: OpenStoreOptions = {},
 ): Promise<LedgerStore> {
-  const common = {
+  return driverFor(config).open(config, {
     ...(options.clock ? { clock: options.clock } : {}),
     ...(config.audit.mask_fields.length > 0 ? { maskFields: config.audit.mask_fields } : {}),
-  };
-  const { store } = config;
-  if (store.kind === "sqlite") {
-    if (store.sqlite === undefined) {
-      throw new CreditgateError("CONFIG_INVALID", {
-        message: "store.kind is sqlite but store.sqlite is not configured",
-      });
-    }
-    const path = resolve(store.sqlite.path);
-    try {
-      await mkdir(dirname(path), { recursive: true });
-      return SqliteLedgerStore.open({ path, synchronous: store.sqlite.synchronous, ...common });
-    } catch (cause) {
-      if (isCreditgateError(cause)) throw cause;
-      throw new CreditgateError("STORE_UNAVAILABLE", {
-        message: `cannot open the SQLite store at ${path}: ${(cause as Error).message}`,
-        cause,
-      });
-    }
-  }
-  if (store.postgres === undefined) {
-    throw new CreditgateError("CONFIG_INVALID", {
-      message: "store.kind is postgres but store.postgres is not configured",
-    });
-  }
-  try {
-    return await PostgresLedgerStore.open({
-      connectionString: store.postgres.url,
-      poolSize: store.postgres.pool_size,
-      ...common,
-    });
-  } catch (cause) {
-    if (isCreditgateError(cause)) throw cause;
-    throw new CreditgateError("STORE_UNAVAILABLE", {
-      message: `cannot open the PostgreSQL store at ${redactUrl(store.postgres.url)}: ${(cause as Error).message}`,
-      cause,
-    });
-  }
+  });
 }
+
+/** The configured store's revocation feed, or undefined when it has none (SQLite). */
+export async function openRevocationFeed(
+  config: Config,
+  handlers: RevocationFeedHandlers,
+): Promise<RevocationFeed | undefined> {
+  return driverFor(config).feed?.(config, handlers);
+}
+
+export type { RevocationFeed, RevocationNotice } from "./driver.js";

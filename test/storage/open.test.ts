@@ -7,7 +7,7 @@ import { ManualClock } from "../../src/clock.js";
 import { defaultConfig, loadConfig } from "../../src/config/load.js";
 import type { Config } from "../../src/config/types.js";
 import { isCreditgateError } from "../../src/errors.js";
-import { openStore } from "../../src/storage/open.js";
+import { openRevocationFeed, openStore } from "../../src/storage/open.js";
 import { PostgresLedgerStore } from "../../src/storage/postgres/store.js";
 import { SqliteLedgerStore } from "../../src/storage/sqlite/store.js";
 import { createDatabase } from "../helpers/postgres.js";
@@ -108,6 +108,48 @@ describe("openStore with SQLite", () => {
     writeFileSync(blocker, "");
     const error = await openStore(sqliteConfig(join(blocker, "x.db"))).catch((e: unknown) => e);
     expect(isCreditgateError(error, "STORE_UNAVAILABLE")).toBe(true);
+  });
+});
+
+describe("store drivers", () => {
+  it("answers CONFIG_INVALID for a kind no adapter registered", async () => {
+    const config = { ...defaultConfig, store: { kind: "oracle" } } as unknown as Config;
+    const error = await openStore(config).catch((e: unknown) => e);
+    expect(isCreditgateError(error, "CONFIG_INVALID")).toBe(true);
+    expect((error as Error).message).toBe(
+      'store.kind must be one of postgres, sqlite, got "oracle"',
+    );
+    const feedError = await openRevocationFeed(config, { onNotice: () => undefined }).catch(
+      (e: unknown) => e,
+    );
+    expect(isCreditgateError(feedError, "CONFIG_INVALID")).toBe(true);
+  });
+
+  it("gives SQLite no revocation feed", async () => {
+    const feed = await openRevocationFeed(sqliteConfig(join(dir, "feedless.db")), {
+      onNotice: () => undefined,
+    });
+    expect(feed).toBeUndefined();
+  });
+
+  it("gives PostgreSQL a feed whose notices reach every listener", async () => {
+    const url = await createDatabase("open_feed");
+    const config: Config = {
+      ...defaultConfig,
+      store: { kind: "postgres", postgres: { url, pool_size: 1 } },
+    };
+    const heard: unknown[] = [];
+    const listener = await openRevocationFeed(config, { onNotice: (n) => heard.push(n) });
+    const publisher = await openRevocationFeed(config, { onNotice: () => undefined });
+    try {
+      expect(listener).toBeDefined();
+      const notice = { tenant: "t", kind: "principal", subject: "p" } as const;
+      await publisher?.publish(notice);
+      await expect.poll(() => heard, { timeout: 5000 }).toEqual([notice]);
+    } finally {
+      await listener?.close();
+      await publisher?.close();
+    }
   });
 });
 

@@ -7,13 +7,12 @@
  * while the listening connection reconnects. SQLite has one writer per file, so it has no feed.
  */
 import pg from "pg";
-import type { Revocation } from "../ledger/types.js";
-import { revocationKinds } from "../ledger/types.js";
-import { limits } from "../limits.js";
+import type { Revocation } from "../../ledger/types.js";
+import { revocationKinds } from "../../ledger/types.js";
+import { limits } from "../../limits.js";
+import type { RevocationFeed, RevocationFeedHandlers, RevocationNotice } from "../driver.js";
 
 export const revocationChannel = "creditgate_revocations";
-
-export type RevocationNotice = Pick<Revocation, "tenant" | "kind" | "subject">;
 
 /** A notice from the channel, or null when the payload is not one (never trusted blindly). */
 export function parseNotice(payload: string | undefined): RevocationNotice | null {
@@ -37,16 +36,8 @@ export function parseNotice(payload: string | undefined): RevocationNotice | nul
   return null;
 }
 
-export interface RevocationFeed {
-  /** Tells every listening instance (this one included). */
-  publish(notice: RevocationNotice): Promise<void>;
-  close(): Promise<void>;
-}
-
-export interface RevocationFeedOptions {
+export interface RevocationFeedOptions extends RevocationFeedHandlers {
   readonly connectionString: string;
-  readonly onNotice: (notice: RevocationNotice) => void;
-  readonly onError?: (error: Error) => void;
 }
 
 /** Listens on a dedicated connection, reconnecting with backoff when it drops. */
