@@ -62,7 +62,7 @@ export async function send<T>(config: TransportConfig, spec: CallSpec<T>): Promi
 }
 
 /** Exponential backoff with equal jitter (half fixed, half random), at least the retry-after. */
-export function retryDelayMs(
+function retryDelayMs(
   attempt: number,
   baseDelayMs: number,
   retryAfterMs: number | undefined,
@@ -73,7 +73,7 @@ export function retryDelayMs(
 }
 
 /** retry-after as delay-seconds (decimals tolerated) or an HTTP date; undefined if neither. */
-export function parseRetryAfterMs(value: string | null, nowMs = Date.now()): number | undefined {
+function parseRetryAfterMs(value: string | null, nowMs = Date.now()): number | undefined {
   if (value === null) return undefined;
   const text = value.trim();
   if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);

@@ -49,7 +49,7 @@ export interface ConfigField {
  * Names that hold credentials by convention; a property so named must be marked `writeOnly`
  * (a test checks it), and is redacted even if it is not.
  */
-export const secretName = /(^|_)(password|passwd|secret|token|private_key|api_key|credentials?)$/i;
+const secretName = /(^|_)(password|passwd|secret|token|private_key|api_key|credentials?)$/i;
 
 export function isSecret(name: string, schema: SchemaNode): boolean {
   return schema.writeOnly === true || secretName.test(name);

@@ -5,7 +5,7 @@
  */
 import { configFields, isSecret, type SchemaNode } from "./fields.js";
 
-export const redacted = "[redacted]";
+const redacted = "[redacted]";
 
 /** `scheme://user:password@host` → `scheme://user:[redacted]@host`; `?password=` likewise. */
 export function redactUrlCredentials(value: string): string {

@@ -14,7 +14,7 @@ import type { ClassAmounts, CreditClass, Outcome, Part } from "../ledger/types.j
 import type { Action } from "../policy/types.js";
 import type { DecisionResponse } from "./types.js";
 
-export function subtractParts(
+function subtractParts(
   available: ClassAmounts,
   parts: readonly Part[],
 ): Record<CreditClass, number> {

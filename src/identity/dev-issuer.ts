@@ -18,8 +18,8 @@ import { defaultAdminRole, defaultPlatformAdminRole } from "./verifier.js";
 
 export const devIssuerUrl = "https://dev.creditgate.local";
 export const devAudience = "creditgate";
-export const devKeyDir = join(packageRoot, "keys", "dev");
-export const devPublicJwksPath = join(devKeyDir, "issuer.public.jwks.json");
+const devKeyDir = join(packageRoot, "keys", "dev");
+const devPublicJwksPath = join(devKeyDir, "issuer.public.jwks.json");
 export const devPrivateJwkPath = join(devKeyDir, "issuer.private.jwk.json");
 
 const devMaxTokenAgeSeconds = 86_400;

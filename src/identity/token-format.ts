@@ -23,7 +23,7 @@ const compactJws = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
  * lets the sender pick the key that verifies its own signature. `crit` would oblige us to honour
  * extensions we do not implement. None of them has a use with configured issuers.
  */
-export const refusedHeaderMembers = ["jwk", "jku", "x5u", "x5c", "crit"] as const;
+const refusedHeaderMembers = ["jwk", "jku", "x5u", "x5c", "crit"] as const;
 
 function malformed(message: string): CreditgateError {
   return new CreditgateError("AUTH_TOKEN_MALFORMED", { message });

@@ -25,7 +25,7 @@ export type DrawPlan =
   | { readonly ok: false; readonly code: "insufficient_credits" };
 
 /** Priority, then soonest expiry (never-expiring last), then oldest, then id for a total order. */
-export function compareGrants(a: DrawGrant, b: DrawGrant): number {
+function compareGrants(a: DrawGrant, b: DrawGrant): number {
   if (a.priority !== b.priority) return a.priority - b.priority;
   const ea = a.expiresAtMs ?? Number.POSITIVE_INFINITY;
   const eb = b.expiresAtMs ?? Number.POSITIVE_INFINITY;

@@ -139,7 +139,7 @@ type Op =
  * out: they are metadata, and a retry may carry a new decision id). Compared only for the same (tenant, key);
  * it also seeds the ids the operation creates, so one hash serves both.
  */
-export function requestFingerprint(op: Op, request: object): string {
+function requestFingerprint(op: Op, request: object): string {
   const {
     audit: _audit,
     record: _record,
@@ -1425,7 +1425,7 @@ function minOrNull(a: number | null, b: number | null): number | null {
   return Math.min(a, b);
 }
 
-export function windowStart(window: keyof typeof usageWindows, nowMs: number): number {
+function windowStart(window: keyof typeof usageWindows, nowMs: number): number {
   const size = usageWindows[window];
   return Math.floor(nowMs / size) * size;
 }

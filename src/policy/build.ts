@@ -108,7 +108,7 @@ export async function stagePolicy(
 }
 
 /** Files whose bytes differ between two bundles, ignoring the signature (it is randomised). */
-export function bundleDifferences(committed: Uint8Array, rebuilt: Uint8Array): string[] {
+function bundleDifferences(committed: Uint8Array, rebuilt: Uint8Array): string[] {
   const a = readTarGz(committed);
   const b = readTarGz(rebuilt);
   const names = new Set([...a.keys(), ...b.keys()]);

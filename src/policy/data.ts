@@ -29,7 +29,7 @@ function pointerSegments(pointer: string): string[] {
     .map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~"));
 }
 
-export function formatDataViolations(violations: readonly DataViolation[]): string {
+function formatDataViolations(violations: readonly DataViolation[]): string {
   return violations
     .map(
       (v) =>

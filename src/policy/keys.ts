@@ -4,14 +4,7 @@ import { type CryptoKey, importPKCS8, importSPKI } from "jose";
 import { CreditgateError } from "../errors.js";
 
 /** Asymmetric algorithms only: a shared secret would let every verifier forge bundles. */
-export const bundleSigningAlgorithms = [
-  "ES256",
-  "ES384",
-  "ES512",
-  "RS256",
-  "PS256",
-  "EdDSA",
-] as const;
+const bundleSigningAlgorithms = ["ES256", "ES384", "ES512", "RS256", "PS256", "EdDSA"] as const;
 export type BundleSigningAlgorithm = (typeof bundleSigningAlgorithms)[number];
 
 export interface BundleVerificationKey {

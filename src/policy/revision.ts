@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 
 const run = promisify(execFile);
 
-export const sourcePaths = [
+const sourcePaths = [
   "policies",
   "schemas/policy-data",
   "schemas/decision-input.schema.json",

@@ -64,7 +64,7 @@ function parsePax(body: Uint8Array): Map<string, string> {
 }
 
 /** Normalises an archive path to the form OPA uses in signatures: no leading "/" or "./". */
-export function normalizeArchivePath(name: string): string {
+function normalizeArchivePath(name: string): string {
   const trimmed = name.replace(/^(\.\/|\/)+/, "");
   if (trimmed === "" || trimmed.split("/").some((part) => part === "..")) {
     throw malformed(`unsafe path "${name}"`);

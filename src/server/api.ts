@@ -5,8 +5,6 @@
  */
 import type { ErrorCode } from "../errors.js";
 
-export type RouteAuth = "user" | "admin" | "none";
-
 /**
  * Where an admin route names the tenant it acts on, always as a `tenant` field: the body, the
  * path or the query string (absent from a query: a tenant admin's own tenant), or "global" for a

@@ -14,7 +14,7 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 
 /** "api/decision-request" → "DecisionRequest"; "decision-input" → "DecisionInput". */
-export function componentName(schemaName: string): string {
+function componentName(schemaName: string): string {
   return schemaName
     .replace(/^api\//, "")
     .split(/[-/]/)

@@ -15,7 +15,7 @@ import { apiSchema, requestInvalid, requestViolations } from "./validation.js";
 
 /** What a route without a query or body in the table validates against: nothing is allowed. */
 export const emptyQuerySchema = "api/empty-query";
-export const emptyBodySchema = "api/empty-body";
+const emptyBodySchema = "api/empty-body";
 
 /**
  * A route that takes no body refuses one with fields, so nothing the caller sent is ignored. No

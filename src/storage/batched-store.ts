@@ -101,7 +101,7 @@ function optionalInteger(value: unknown, name: string, min: number): number | un
 }
 
 /** TypeError for a malformed query (the HTTP layer validates first); an over-large limit is capped. */
-export function auditFilter(query: AuditQuery): AuditFilter {
+function auditFilter(query: AuditQuery): AuditFilter {
   const limit = optionalInteger(query.limit, "limit", 1);
   if (limit === undefined) throw new TypeError("limit is required");
   if (query.kind !== undefined && !(auditKinds as readonly unknown[]).includes(query.kind)) {

@@ -2,15 +2,16 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { devPublicKeyPath, devSigningKeyPath } from "../../src/cli/policy.js";
 import { packageRoot } from "../../src/paths.js";
 import { loadSigningKey, loadVerificationKey } from "../../src/policy/keys.js";
 import { signaturesFile, signBundleFiles } from "../../src/policy/signature.js";
 import { readTarGz, writeTarGz } from "../../src/policy/tar.js";
 import { runTool } from "../../src/policy/toolchain.js";
 
+export { devPublicKeyPath, devSigningKeyPath };
+
 export const committedBundlePath = join(packageRoot, "bundles", "creditgate.tar.gz");
-export const devPublicKeyPath = join(packageRoot, "keys", "dev", "bundle-signing.pub.pem");
-export const devSigningKeyPath = join(packageRoot, "keys", "dev", "bundle-signing.key.pem");
 
 export const devVerificationKey = () => loadVerificationKey({ publicKeyPath: devPublicKeyPath });
 export const devSigningKey = () => loadSigningKey({ privateKeyPath: devSigningKeyPath });

@@ -3,7 +3,7 @@ import type pg from "pg";
 import { CreditgateError } from "../../errors.js";
 import { auditQuery, holdDraws, holdOwner, initial, tenantStatus } from "./migrations/index.js";
 
-export const postgresMigrations: readonly { version: number; name: string; sql: string }[] = [
+const postgresMigrations: readonly { version: number; name: string; sql: string }[] = [
   initial,
   auditQuery,
   holdDraws,

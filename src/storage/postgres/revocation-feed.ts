@@ -12,10 +12,10 @@ import { revocationKinds } from "../../ledger/types.js";
 import { limits } from "../../limits.js";
 import type { RevocationFeed, RevocationFeedHandlers, RevocationNotice } from "../driver.js";
 
-export const revocationChannel = "creditgate_revocations";
+const revocationChannel = "creditgate_revocations";
 
 /** A notice from the channel, or null when the payload is not one (never trusted blindly). */
-export function parseNotice(payload: string | undefined): RevocationNotice | null {
+function parseNotice(payload: string | undefined): RevocationNotice | null {
   if (payload === undefined || payload.length > limits.revocationNoticeBytesMax) return null;
   try {
     const value = JSON.parse(payload) as Partial<RevocationNotice>;

@@ -3,7 +3,7 @@ import type Database from "better-sqlite3";
 import { CreditgateError } from "../../errors.js";
 import { auditQuery, holdDraws, holdOwner, initial, tenantStatus } from "./migrations/index.js";
 
-export const sqliteMigrations: readonly { version: number; name: string; sql: string }[] = [
+const sqliteMigrations: readonly { version: number; name: string; sql: string }[] = [
   initial,
   auditQuery,
   holdDraws,

@@ -1,2 +1,0 @@
-export { PostgresLedgerStore, type PostgresStoreOptions } from "./postgres/store.js";
-export { SqliteLedgerStore, type SqliteStoreOptions } from "./sqlite/store.js";
