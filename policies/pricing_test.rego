@@ -137,7 +137,8 @@ test_hold_carries_cost_for_token_pricing_only if {
 
 test_new_token_priced_action_carries_cost_in_hold if {
 	prices := object.union(data.prices, {"actions": {"model.embed": {"pricing": "tokens"}}})
-	d := decide({"action": {"type": "model.embed", "model": "gpt-4o", "units": {"input_tokens": 1000, "max_output_tokens": 0}}}) with data.prices as prices
+	embed := {"type": "model.embed", "model": "gpt-4o", "units": {"input_tokens": 1000, "max_output_tokens": 0}}
+	d := decide({"action": embed}) with data.prices as prices
 		with data.plans.pro.actions as ["model.embed"]
 	d.allow == true
 	d.hold_carries_cost == true
