@@ -69,6 +69,8 @@ decision := {
 	"draw_order": draw_order,
 	"obligations": allow_obligations,
 	"reasons": [reason("PRICE_APPLIED", price_message)],
+	"hold_carries_cost": hold_carries_cost,
+	"velocity": velocity_windows,
 } if {
 	allowed
 }

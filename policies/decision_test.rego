@@ -26,6 +26,11 @@ test_allow_prompt_submit if {
 		"draw_order": ["trial", "promo", "paid"],
 		"obligations": {"overdraft": {"paid": 50000}},
 		"reasons": [{"code": "PRICE_APPLIED", "message": "prompt.submit: 10 flat"}],
+		"hold_carries_cost": false,
+		"velocity": {
+			"calls_per_minute": {"max": 600, "retry_after_seconds": 60},
+			"credits_per_hour": {"max": 2000000, "retry_after_seconds": 3600},
+		},
 	}
 }
 

@@ -30,4 +30,18 @@ deny contains reason("VELOCITY_LIMIT", message) if {
 	message := concat("", [window, " would reach ", fmt(n), ", over plan ", plan_name, "'s limit of ", fmt(limit(window))])
 }
 
-retry_after_seconds := max([object.get(data.limits.retry_after_seconds, w, 60) | some w, _ in breached])
+# How long to wait after a window is breached; 60 seconds when the data does not say.
+retry_after(window) := object.get(data.limits.retry_after_seconds, window, 60)
+
+retry_after_seconds := max([retry_after(w) | some w, _ in breached])
+
+# The windows this action counts against: every call counts per minute and its credits per
+# hour, a workflow's steps count too. The result carries each with its maximum, so the ledger
+# enforces the same limits atomically without reading the policy's data itself.
+counted_windows := {"calls_per_minute", "credits_per_hour"} if workflow_id == ""
+
+counted_windows := {"calls_per_minute", "credits_per_hour", "workflow_steps"} if workflow_id != ""
+
+velocity_windows[window] := {"max": limit(window), "retry_after_seconds": retry_after(window)} if {
+	some window in counted_windows
+}

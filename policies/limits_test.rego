@@ -62,3 +62,34 @@ test_enterprise_huge_limits if {
 	})
 	d.allow == true
 }
+
+# The result carries the windows an action counts against with the plan's maxima, so the ledger
+# enforces exactly what the policy checked.
+test_velocity_windows_of_an_allow if {
+	decide({}).velocity == {
+		"calls_per_minute": {"max": 600, "retry_after_seconds": 60},
+		"credits_per_hour": {"max": 2000000, "retry_after_seconds": 3600},
+	}
+}
+
+test_velocity_windows_include_workflow_steps_with_a_workflow if {
+	d := decide({"action": three_steps})
+	d.velocity.workflow_steps == {"max": 2000, "retry_after_seconds": 3600}
+	count(d.velocity) == 3
+}
+
+test_velocity_windows_follow_the_plan if {
+	d := decide({"principal": {"plan": "trial"}, "balances": {"trial": 1000}})
+	d.velocity.calls_per_minute.max == 20
+	d.velocity.credits_per_hour.max == 20000
+}
+
+test_velocity_window_retry_defaults_to_a_minute if {
+	d := decide({}) with data.limits.retry_after_seconds as {}
+	d.velocity.credits_per_hour.retry_after_seconds == 60
+}
+
+test_deny_has_no_velocity_windows if {
+	d := decide({"usage": {"calls_per_minute": 600}})
+	not d.velocity
+}

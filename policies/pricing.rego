@@ -65,27 +65,36 @@ cost := price_entry.credits if {
 	pricing == "flat"
 }
 
+# Whether the hold carries the whole cost (an estimate, settled at commit) rather than a fee
+# debited now: true for token-priced actions. The result says so, so the engine debits nothing
+# for them and keeps no list of action types of its own.
+hold_carries_cost_by_pricing := {"tokens": true}
+
+default hold_carries_cost := false
+
+hold_carries_cost := object.get(hold_carries_cost_by_pricing, pricing, false)
+
 # Token-priced actions hold their estimate (committed at the actual usage later); actions
 # with `hold: budget` (agent.task) hold the budget they ask for; others hold nothing.
-hold := cost if pricing == "tokens"
+hold := cost if hold_carries_cost
 
 hold := budget if {
 	is_number(cost)
-	pricing != "tokens"
+	not hold_carries_cost
 	price_entry.hold == "budget"
 }
 
 hold := 0 if {
 	is_number(cost)
-	pricing != "tokens"
+	not hold_carries_cost
 	not price_entry.hold
 }
 
 # What the draw order must cover now: the hold, plus the cost when it is debited at once
 # (for token-priced actions the cost is the estimate the hold already covers).
-required := hold if pricing == "tokens"
+required := hold if hold_carries_cost
 
-required := cost + hold if pricing != "tokens"
+required := cost + hold if not hold_carries_cost
 
 price_message := concat("", [
 	action_type, " ", model_name, ": ", fmt(model_price.input_per_1k), "/1k input, ",

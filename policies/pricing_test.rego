@@ -126,3 +126,28 @@ test_enterprise_still_metered if {
 	d.cost == 6000
 	d.draw_order == ["promo", "paid"]
 }
+
+# Whether the hold carries the whole cost follows the pricing kind, not the action's name.
+test_hold_carries_cost_for_token_pricing_only if {
+	infer({"input_tokens": 10}).hold_carries_cost == true
+	decide({"action": {"type": "agent.task", "units": {"budget": 20000}}}).hold_carries_cost == false
+	decide({}).hold_carries_cost == false
+	decide({"action": {"type": "tool.call", "tool": "calculator"}}).hold_carries_cost == false
+}
+
+test_new_token_priced_action_carries_cost_in_hold if {
+	prices := object.union(data.prices, {"actions": {"model.embed": {"pricing": "tokens"}}})
+	embed := {"type": "model.embed", "model": "gpt-4o", "units": {"input_tokens": 1000, "max_output_tokens": 0}}
+	d := decide({"action": embed}) with data.prices as prices
+		with data.plans.pro.actions as ["model.embed"]
+	d.allow == true
+	d.hold_carries_cost == true
+	d.cost == 250
+	d.hold == 250
+}
+
+test_deny_has_no_hold_carries_cost if {
+	d := decide({"principal": {"tenant_status": "suspended"}})
+	d.allow == false
+	not d.hold_carries_cost
+}

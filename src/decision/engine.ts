@@ -60,9 +60,6 @@ export interface DecisionEngineOptions {
   readonly observe?: (response: DecisionResponse, elapsedMs: number) => void;
 }
 
-/** Actions whose cost is an estimate carried entirely by the hold (settled at commit). */
-const holdCarriesCost = new Set(["model.infer"]);
-
 function sha256(text: string): string {
   return `sha256:${createHash("sha256").update(text).digest("hex")}`;
 }
@@ -225,7 +222,7 @@ export class DecisionEngine {
       input,
       evaluator,
       decisionId,
-      limits: velocityLimits(evaluator.data, principal.plan),
+      limits: velocityLimits(result),
       taskHoldId,
     };
     if (principal.kind === "task") return this.#enforceTask(result, enforcement);
@@ -298,7 +295,7 @@ export class DecisionEngine {
       action.units?.steps ?? 1,
       action.workflow_id !== undefined,
     );
-    const { reasons, obligations } = velocityDeny(e.evaluator.data, window);
+    const { reasons, obligations } = velocityDeny(e.limits, window);
     return this.#recordOnly({ ...deny(reasons), obligations }, e, 0, 0);
   }
 
@@ -307,7 +304,9 @@ export class DecisionEngine {
     const { request, key, plan } = e;
     const tenant = request.principal.tenant;
     const steps = request.action.units?.steps ?? 1;
-    const holdOnly = result.hold > 0 && holdCarriesCost.has(request.action.type);
+    // The policy says whether the hold carries the whole cost (settled at commit) or the cost
+    // is a fee debited now, next to any hold.
+    const holdOnly = result.hold > 0 && result.hold_carries_cost === true;
     const debitAmount = holdOnly ? 0 : result.cost;
     const usage = usageIncrements(plan, debitAmount + result.hold, steps, e.limits);
     if (debitAmount === 0 && result.hold === 0) return this.#recordOnly(result, e, 0, steps);

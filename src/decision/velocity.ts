@@ -1,10 +1,50 @@
 /**
  * Velocity limits as the ledger enforces them. The policy denies with VELOCITY_LIMIT when the
  * usage it was shown is already at a limit; concurrent requests all see the same usage, so the
- * ledger checks the same limits again, atomically, when it adds this decision's usage. The limits
- * come from the active bundle's own data (`data.limits`), so both checks read one source.
+ * ledger checks the same limits again, atomically, when it adds this decision's usage. The
+ * limits are the ones the policy's result names (`velocity`: the windows the action counts
+ * against, with their maxima), so both checks have one source and the engine reads no data.
  */
-import type { Obligations, Reason } from "../policy/types.js";
+import type {
+  DecisionResult,
+  Obligations,
+  Reason,
+  VelocityWindow,
+  VelocityWindows,
+} from "../policy/types.js";
+
+export type { VelocityWindow } from "../policy/types.js";
+
+export interface VelocityLimits {
+  readonly callsPerMinute: number;
+  readonly creditsPerHour: number;
+  readonly workflowSteps: number;
+  /** Per window, how long to wait when it stopped a decision. */
+  readonly retryAfterSeconds: Readonly<Record<VelocityWindow, number>>;
+}
+
+function count(value: unknown): number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? value : 0;
+}
+
+function retry(value: unknown): number {
+  return count(value) || 60;
+}
+
+/** A window the result does not name gets maximum 0, as in the policy: fail closed. */
+export function velocityLimits(result: DecisionResult): VelocityLimits {
+  const windows: VelocityWindows = result.velocity ?? {};
+  return {
+    callsPerMinute: count(windows.calls_per_minute?.max),
+    creditsPerHour: count(windows.credits_per_hour?.max),
+    workflowSteps: count(windows.workflow_steps?.max),
+    retryAfterSeconds: {
+      calls_per_minute: retry(windows.calls_per_minute?.retry_after_seconds),
+      credits_per_hour: retry(windows.credits_per_hour?.retry_after_seconds),
+      workflow_steps: retry(windows.workflow_steps?.retry_after_seconds),
+    },
+  };
+}
 
 /** The window with the least room left after this decision, by the snapshot the policy saw. */
 export function tightestWindow(
@@ -35,52 +75,18 @@ export function tightestWindow(
   return (room[0] as [VelocityWindow, number])[0];
 }
 
-export interface VelocityLimits {
-  readonly callsPerMinute: number;
-  readonly creditsPerHour: number;
-  readonly workflowSteps: number;
-}
-
-interface LimitsData {
-  readonly velocity?: Readonly<Record<string, Partial<Record<string, unknown>>>>;
-  readonly retry_after_seconds?: Readonly<Record<string, unknown>>;
-}
-
-function count(value: unknown): number {
-  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? value : 0;
-}
-
-/** A plan without limits gets 0 everywhere, as in the policy: fail closed. */
-export function velocityLimits(
-  data: Readonly<Record<string, unknown>>,
-  plan: string,
-): VelocityLimits {
-  const limits = (data.limits ?? {}) as LimitsData;
-  const perPlan = limits.velocity?.[plan] ?? {};
-  return {
-    callsPerMinute: count(perPlan.calls_per_minute),
-    creditsPerHour: count(perPlan.credits_per_hour),
-    workflowSteps: count(perPlan.workflow_steps),
-  };
-}
-
-/** Which window most likely stopped a decision: the one with the least room left. */
-export type VelocityWindow = "calls_per_minute" | "credits_per_hour" | "workflow_steps";
-
 /**
  * The deny when the ledger found a limit reached that the policy's snapshot had not. The ledger
  * does not say which window it was; `tightest` (the engine's best guess from the snapshot) picks
  * the retry hint, so a minute window does not advise waiting an hour.
  */
 export function velocityDeny(
-  data: Readonly<Record<string, unknown>>,
+  limits: VelocityLimits,
   tightest: VelocityWindow,
 ): {
   reasons: Reason[];
   obligations: Obligations;
 } {
-  const retry = ((data.limits ?? {}) as LimitsData).retry_after_seconds ?? {};
-  const seconds = count(retry[tightest]) || 60;
   return {
     reasons: [
       {
@@ -88,6 +94,6 @@ export function velocityDeny(
         message: "a velocity limit was reached by concurrent requests before this one was enforced",
       },
     ],
-    obligations: { retry_after_seconds: seconds },
+    obligations: { retry_after_seconds: limits.retryAfterSeconds[tightest] },
   };
 }

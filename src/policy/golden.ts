@@ -19,6 +19,9 @@ export interface GoldenWant {
   readonly reason_codes?: readonly string[];
   /** Subset match: every key given must be deep-equal in the result. */
   readonly obligations?: Readonly<Record<string, unknown>>;
+  readonly hold_carries_cost?: boolean;
+  /** Exact match: the windows the action counts against, each with its maximum and retry. */
+  readonly velocity?: Readonly<Record<string, unknown>>;
 }
 
 export interface GoldenCase {
@@ -72,6 +75,10 @@ export function mismatches(result: DecisionResult, want: GoldenWant): string[] {
   if (want.draw_order !== undefined && !deepEqual(result.draw_order, want.draw_order)) {
     out.push(`draw_order: want ${show(want.draw_order)}, got ${show(result.draw_order)}`);
   }
+  if (want.hold_carries_cost !== undefined && result.hold_carries_cost !== want.hold_carries_cost)
+    out.push(`hold_carries_cost: want ${want.hold_carries_cost}, got ${result.hold_carries_cost}`);
+  if (want.velocity !== undefined && !deepEqual(result.velocity, want.velocity))
+    out.push(`velocity: want ${show(want.velocity)}, got ${show(result.velocity)}`);
   const codes = result.reasons.map((reason) => reason.code);
   if (want.reason_codes !== undefined && !deepEqual(codes, want.reason_codes)) {
     out.push(`reason codes: want ${show(want.reason_codes)}, got ${show(codes)}`);

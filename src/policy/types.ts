@@ -66,6 +66,18 @@ export interface Obligations {
   readonly retry_after_seconds?: number;
 }
 
+/** A velocity window an action counts against. */
+export type VelocityWindow = "calls_per_minute" | "credits_per_hour" | "workflow_steps";
+
+export interface VelocityWindowLimit {
+  /** The most the window may reach with this decision (calls, credits or steps). */
+  readonly max: number;
+  /** How long to wait when this window is what stopped a decision. */
+  readonly retry_after_seconds: number;
+}
+
+export type VelocityWindows = Readonly<Partial<Record<VelocityWindow, VelocityWindowLimit>>>;
+
 export interface DecisionResult {
   readonly allow: boolean;
   readonly cost: number;
@@ -73,4 +85,11 @@ export interface DecisionResult {
   readonly draw_order: readonly CreditClass[];
   readonly obligations: Obligations;
   readonly reasons: readonly Reason[];
+  /**
+   * Present on allows (the schema requires it): the hold carries the whole cost, settled at
+   * commit, and nothing is debited now (token-priced actions); false when the cost is a fee.
+   */
+  readonly hold_carries_cost?: boolean;
+  /** Present on allows: the windows the action counts against, with the plan's maxima. */
+  readonly velocity?: VelocityWindows;
 }
