@@ -5,7 +5,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
-import type { TenantInfo, TenantStatus, TenantStatusRequest } from "../ledger/types.js";
+import { tenantInfoJson } from "../ledger/tenant-info.js";
+import type { TenantStatus, TenantStatusRequest } from "../ledger/types.js";
 import { limits } from "../limits.js";
 import { type CliIO, UsageError } from "./io.js";
 import {
@@ -35,15 +36,6 @@ ${configHelp}
 
 const verbs: Readonly<Record<string, TenantStatus>> = { suspend: "suspended", reinstate: "active" };
 
-function infoJson(info: TenantInfo): Record<string, unknown> {
-  return {
-    tenant: info.tenant,
-    status: info.status,
-    since: info.sinceMs === null ? null : new Date(info.sinceMs).toISOString(),
-    reason: info.reason,
-  };
-}
-
 export async function tenantCommand(args: readonly string[], io: CliIO): Promise<number> {
   const [verb, ...rest] = args;
   if (verb === "--help" || verb === "-h") {
@@ -70,7 +62,7 @@ export async function tenantCommand(args: readonly string[], io: CliIO): Promise
   const tenant = identifier(required(values.tenant, "tenant"), "tenant");
   if (verb === "show") {
     const config = await loadCliConfig(io, values.config);
-    io.stdout(json(infoJson(await withStore(config, (store) => store.tenantInfo(tenant)))));
+    io.stdout(json(tenantInfoJson(await withStore(config, (store) => store.tenantInfo(tenant)))));
     return 0;
   }
   const status = verb === undefined ? undefined : verbs[verb];
@@ -100,7 +92,7 @@ export async function tenantCommand(args: readonly string[], io: CliIO): Promise
       ok: true,
       code: result.code,
       key: request.key,
-      ...infoJson({ tenant, status: v.status, sinceMs: v.sinceMs, reason: v.reason }),
+      ...tenantInfoJson({ tenant, status: v.status, sinceMs: v.sinceMs, reason: v.reason }),
       previous_status: v.previousStatus,
       changed: v.changed,
       audit_seq: v.auditSeq,

@@ -3,9 +3,7 @@
  * with `$ref`s followed into the other schemas they name. The reference (docs/config.md), the
  * description check and secret redaction all read the schema through this one walk.
  */
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { schemaIdBase, schemasDir } from "../schema-registry.js";
+import { schemaIdBase, validatorFor } from "../schema-registry.js";
 
 /** The parts of a JSON Schema node the walk and the reference read. */
 export interface SchemaNode {
@@ -55,27 +53,9 @@ export function isSecret(name: string, schema: SchemaNode): boolean {
   return schema.writeOnly === true || secretName.test(name);
 }
 
-let schemasById: Map<string, SchemaNode> | undefined;
-
+/** A schema by `$id`, from the one registry that loads them all. */
 function schemaById(id: string): SchemaNode {
-  if (schemasById === undefined) {
-    const found = new Map<string, SchemaNode>();
-    const visit = (dir: string) => {
-      for (const entry of readdirSync(dir, { withFileTypes: true })) {
-        const full = join(dir, entry.name);
-        if (entry.isDirectory()) visit(full);
-        else if (entry.name.endsWith(".schema.json")) {
-          const schema = JSON.parse(readFileSync(full, "utf8")) as SchemaNode;
-          if (schema.$id !== undefined) found.set(schema.$id, schema);
-        }
-      }
-    };
-    visit(schemasDir);
-    schemasById = found;
-  }
-  const schema = schemasById.get(id);
-  if (schema === undefined) throw new TypeError(`no schema with $id ${id} in ${schemasDir}`);
-  return schema;
+  return validatorFor(id).schema as SchemaNode;
 }
 
 export function configSchema(): SchemaNode {

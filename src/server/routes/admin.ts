@@ -4,7 +4,8 @@
  */
 import type { FastifyPluginAsync } from "fastify";
 import { toRfc3339 } from "../../clock.js";
-import type { CreditClass, RevocationKind, TenantInfo, TenantStatus } from "../../ledger/types.js";
+import { tenantInfoJson } from "../../ledger/tenant-info.js";
+import type { CreditClass, RevocationKind, TenantStatus } from "../../ledger/types.js";
 import { apiRoutes } from "../api.js";
 import type { AppDeps } from "../deps.js";
 import { ledgerRefusal, principalOf, requiredIdempotencyKey, routeOptions } from "../route.js";
@@ -34,15 +35,6 @@ interface RevocationBody {
   readonly kind: RevocationKind;
   readonly subject: string;
   readonly reason: string;
-}
-
-function tenantJson(info: TenantInfo): Record<string, unknown> {
-  return {
-    tenant: info.tenant,
-    status: info.status,
-    since: info.sinceMs === null ? null : toRfc3339(info.sinceMs),
-    reason: info.reason,
-  };
 }
 
 export const adminRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
@@ -121,7 +113,7 @@ export const adminRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { 
     ...routeOptions(apiRoutes.tenant, deps),
     handler: async (request) => {
       const { tenant } = request.params as { tenant: string };
-      return tenantJson(await deps.store.tenantInfo(tenant));
+      return tenantInfoJson(await deps.store.tenantInfo(tenant));
     },
   });
 
@@ -146,7 +138,7 @@ export const adminRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { 
         if (!outcome.ok) throw ledgerRefusal(outcome.code);
         const v = outcome.value;
         return {
-          ...tenantJson({ tenant, status: v.status, sinceMs: v.sinceMs, reason: v.reason }),
+          ...tenantInfoJson({ tenant, status: v.status, sinceMs: v.sinceMs, reason: v.reason }),
           previous_status: v.previousStatus,
           changed: v.changed,
         };
