@@ -336,7 +336,17 @@ describe("the service fails closed on a tenant whose ledger disagrees with the t
       });
       expect((await decide("globex", "g1")).status).toBe(200);
       const audit = await svc.request("GET", "/v1/audit/verify", { token: await svc.adminToken() });
-      expect(audit.body).toMatchObject({ ok: false, reason: "ledger_mismatch" });
+      expect(audit.body).toMatchObject({
+        ok: false,
+        reason: "ledger_mismatch",
+        row: expect.any(String),
+      });
+      // A tenant admin learns that the trail does not verify, not which tenant's row disagrees.
+      const scoped = await svc.request("GET", "/v1/audit/verify", {
+        token: await svc.tenantAdminToken("globex"),
+      });
+      expect(scoped.body).toMatchObject({ ok: false, reason: "ledger_mismatch" });
+      expect(scoped.text).not.toContain("acme");
     } finally {
       await svc.close();
     }
