@@ -201,7 +201,13 @@ export class DecisionEngine {
       // Fail closed: a policy that cannot answer denies, with the failure's own code.
       result = deny([{ code: error.code, message: error.message }]);
     }
-    if (taskStatus !== undefined && taskStatus !== "active") {
+    if (snapshot.tenantStatus === "suspended" && result.allow) {
+      // The policy decides, but a suspended tenant spends nothing whatever a bundle says.
+      result = {
+        ...deny([{ code: "TENANT_SUSPENDED", message: `tenant ${principal.tenant} is suspended` }]),
+        obligations: { hard_stop: true },
+      };
+    } else if (taskStatus !== undefined && taskStatus !== "active") {
       result = heldToTaskEnded(result, principal.id, taskStatus);
     } else if (principal.kind === "task" && action.type === "agent.task" && result.allow) {
       // A task spends only its own hold and has none to place: whatever a policy says, it cannot

@@ -198,3 +198,36 @@ describe("an ended task", () => {
     expect(answer.reasons).toEqual([taskEndedReason("tsk_1", "released")]);
   });
 });
+
+describe("a suspended tenant", () => {
+  it("is denied TENANT_SUSPENDED even by a policy that ignores its status, and charged nothing", async () => {
+    const careless: PolicySource = {
+      current: Object.assign(Object.create(evaluator) as PolicyEvaluator, {
+        evaluate: (): DecisionResult => ({
+          allow: true,
+          cost: 10,
+          hold: 0,
+          draw_order: ["paid"],
+          obligations: {},
+          reasons: [{ code: "PRICE_APPLIED", message: "prompt.submit: 10 flat" }],
+        }),
+      }),
+    };
+    const before = (await store.balances("acme")).available.paid;
+    const suspended = await store.setTenantStatus({
+      tenant: "acme",
+      key: "suspend-careless",
+      status: "suspended",
+      reason: "test",
+    });
+    expect(suspended.ok).toBe(true);
+    const user: VerifiedPrincipal = { ...task(undefined), kind: "user", id: "usr_2" };
+    const answer = await decide(user, paid, engine(careless));
+    expect(answer).toMatchObject({
+      allow: false,
+      reasons: [{ code: "TENANT_SUSPENDED" }],
+      obligations: { hard_stop: true },
+    });
+    expect((await store.balances("acme")).available.paid).toBe(before);
+  });
+});
