@@ -92,6 +92,9 @@ interface Enforcement {
   readonly limits: VelocityLimits;
   /** The hold a task principal spends from; undefined for users and workloads. */
   readonly taskHoldId: string | undefined;
+  /** Computed once, outside the ledger's batch: the input's digest and the requester's. */
+  readonly inputDigest: string;
+  readonly requestDigest: string;
 }
 
 function taskNesting(taskId: string): Reason {
@@ -144,11 +147,12 @@ export class DecisionEngine {
     const evaluator = this.#options.policy.current;
     const nowMs = this.#clock.nowMs();
     const pseudonyms = this.#options.pseudonyms;
+    const principalId = pseudonyms.of(principal.id);
     const plan = usagePlan(
       {
         tenant: principal.tenant,
-        principalId: pseudonyms.of(principal.id),
-        keyId: pseudonyms.of(principal.jti ?? principal.id),
+        principalId,
+        keyId: principal.jti === undefined ? principalId : pseudonyms.of(principal.jti),
       },
       action,
     );
@@ -230,6 +234,8 @@ export class DecisionEngine {
       decisionId,
       limits: velocityLimits(result),
       taskHoldId,
+      inputDigest: sha256(canonicalize(input as unknown as JsonValue)),
+      requestDigest: requestDigest(pseudonyms, principal, action),
     };
     if (principal.kind === "task") return this.#enforceTask(result, enforcement);
     return this.#enforce(result, enforcement);
@@ -407,10 +413,9 @@ export class DecisionEngine {
    * be sent goes into the audit record and, with the requester digest, the idempotency record.
    */
   #recorder(shape: DecisionResponse, result: DecisionResult, e: Enforcement): RecordOutcome {
-    const digest = requestDigest(this.#options.pseudonyms, e.request.principal, e.request.action);
     return (outcome) => {
       const response = finalize(shape, outcome);
-      const replay: DecisionReplay = { request_digest: digest, response };
+      const replay: DecisionReplay = { request_digest: e.requestDigest, response };
       return {
         audit: auditContext(response, result, e),
         replay: replay as unknown as JsonValue,
@@ -471,7 +476,7 @@ function auditContext(
     reasons: result.reasons,
     policy_revision: e.evaluator.revision,
     bundle_digest: e.evaluator.digest,
-    input_digest: sha256(canonicalize(e.input as unknown as JsonValue)),
+    input_digest: e.inputDigest,
     response,
   };
   return context as unknown as AuditContext;

@@ -756,7 +756,11 @@ export class LedgerEngine {
 
   async balances(tenant: string): Promise<Balances> {
     assertIdentifier(tenant, "tenant");
-    const ts = await this.#tenant(tenant);
+    return this.#balancesOf(await this.#tenant(tenant));
+  }
+
+  #balancesOf(ts: TenantState): Balances {
+    const tenant = ts.tenant;
     const available = zeroAmounts();
     for (const cls of creditClasses) available[cls] = ts.posted[cls] - ts.held[cls];
     return { tenant, atMs: this.#nowMs, posted: { ...ts.posted }, held: { ...ts.held }, available };
@@ -798,9 +802,11 @@ export class LedgerEngine {
     keys: readonly UsageKey[],
     idempotencyKey?: string,
   ): Promise<Snapshot> {
-    const balances = await this.balances(tenant);
-    // Loaded with the balances (the same tenant row, the same read transaction): no extra query.
-    const tenantStatus = (await this.#tenant(tenant)).status;
+    assertIdentifier(tenant, "tenant");
+    // One load and maturation of the tenant for its balances and its status (the same row).
+    const ts = await this.#tenant(tenant);
+    const balances = this.#balancesOf(ts);
+    const tenantStatus = ts.status;
     const windows = keys.map((k) => ({ ...k, windowStartMs: windowStart(k.window, this.#nowMs) }));
     const stored = await this.#tx.loadUsage(tenant, windows);
     const usage = windows.map((w) => {

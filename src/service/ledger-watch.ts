@@ -11,7 +11,8 @@ import type { LedgerStore } from "../ledger/port.js";
 
 export interface LedgerAlert {
   readonly message: string;
-  readonly verification: Extract<ChainVerification, { ok: false }>;
+  /** The failed verification; absent when the check itself could not run. */
+  readonly verification?: Extract<ChainVerification, { ok: false }>;
 }
 
 export class LedgerWatch {
@@ -35,7 +36,14 @@ export class LedgerWatch {
   }
 
   async #check(): Promise<ChainVerification> {
-    const result = await this.#store.verifyAudit();
+    let result: ChainVerification;
+    try {
+      result = await this.#store.verifyAudit();
+    } catch (error) {
+      // The refusals found last stand; the failure is reported, and the next check tries again.
+      this.#onAlert({ message: `the ledger could not be reconciled: ${(error as Error).message}` });
+      throw error;
+    }
     if (result.ok) {
       this.#tenants = new Set();
       this.#all = null;

@@ -262,7 +262,16 @@ export abstract class BatchedLedgerStore implements LedgerStore {
   async verifyAudit(): Promise<ChainVerification> {
     // The rows first, with the chain head they correspond to: records after it are newer than
     // the rows read and are verified, not replayed.
-    const { rows, headSeq } = await this.ledgerRows();
+    return this.#verify(await this.ledgerRows());
+  }
+
+  async #verify({
+    rows,
+    headSeq,
+  }: {
+    rows: InvariantInput;
+    headSeq: number;
+  }): Promise<ChainVerification> {
     const replay = new LedgerReplay();
     let head: ChainHead = emptyHead;
     let count = 0;
@@ -318,9 +327,10 @@ export abstract class BatchedLedgerStore implements LedgerStore {
   }
 
   async checkInvariants(): Promise<InvariantReport> {
-    const { rows } = await this.ledgerRows();
-    const problems = findInvariantProblems(rows);
-    const chain = await this.verifyAudit();
+    // One read of the rows for both checks, so they judge the same snapshot.
+    const read = await this.ledgerRows();
+    const problems = findInvariantProblems(read.rows);
+    const chain = await this.#verify(read);
     if (!chain.ok) {
       problems.push(`audit chain broken at ${describeBreak(chain)}`);
     }

@@ -103,7 +103,8 @@ export class SqliteStatements {
     this.insertBalance = db.prepare(
       "INSERT INTO balances (tenant, class, posted, held) VALUES (?, ?, 0, 0)",
     );
-    // Compare-and-set on the status: a suspension elsewhere fails this batch.
+    // Compare-and-set on the status: a batch that rewrites the tenant row (a status change, a new
+    // hold expiry) fails if the status changed since it was read; other batches do not check it.
     this.updateTenant = db.prepare(
       "UPDATE tenants SET next_hold_expiry_at_ms = ?, status = ?, status_at_ms = ?, status_reason = ? WHERE tenant = ? AND status = ?",
     );
